@@ -1,0 +1,216 @@
+// AgentConfig parsing: YAML file first, then command-line flags on top. See config.h.
+#include "agent/core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace pwire::agent {
+namespace {
+
+std::string FindConfigFlag(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if ((a == "--config" || a == "-c") && i + 1 < argc) return argv[i + 1];
+    if (a.starts_with("--config=")) return std::string(a.substr(9));
+  }
+  return "";
+}
+
+template <typename T>
+absl::Status Get(const YAML::Node& n, const char* key, T& out) {
+  if (!n[key]) return absl::OkStatus();
+  try {
+    out = n[key].as<T>();
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: field '", key, "': ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadLocalPseudowire(const YAML::Node& n, size_t index, LocalPseudowire& pw) {
+  if (!n.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: local_pseudowires[", index, "]: expected a mapping"));
+  }
+  int port = pw.udp_port;
+  for (auto s :
+       {Get(n, "name", pw.name), Get(n, "peer_address", pw.peer_address),
+        Get(n, "local_address", pw.local_address), Get(n, "udp_port", port),
+        Get(n, "local_session_id", pw.local_session_id),
+        Get(n, "remote_session_id", pw.remote_session_id),
+        Get(n, "local_cookie", pw.local_cookie_hex), Get(n, "remote_cookie", pw.remote_cookie_hex),
+        Get(n, "default_sublayer", pw.default_sublayer), Get(n, "interface", pw.interface),
+        Get(n, "session_ifname", pw.session_ifname)}) {
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config: local_pseudowires[", index, "]: ", s.message()));
+    }
+  }
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: local_pseudowires[", index, "].udp_port: out of range"));
+  }
+  pw.udp_port = static_cast<uint16_t>(port);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DataplaneMode> ParseDataplaneMode(std::string_view s) {
+  if (s == "auto") return DataplaneMode::kAuto;
+  if (s == "kernel") return DataplaneMode::kKernel;
+  if (s == "userspace") return DataplaneMode::kUserspace;
+  return absl::InvalidArgumentError(
+      absl::StrCat("dataplane: '", std::string(s), "' is not one of auto, kernel, userspace"));
+}
+
+std::string_view DataplaneModeName(DataplaneMode m) {
+  switch (m) {
+    case DataplaneMode::kAuto:
+      return "auto";
+    case DataplaneMode::kKernel:
+      return "kernel";
+    case DataplaneMode::kUserspace:
+      return "userspace";
+  }
+  return "?";
+}
+
+absl::Status LoadAgentConfigYaml(std::string_view yaml_text, AgentConfig& cfg) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: not valid YAML: ", e.what()));
+  }
+  if (root.IsNull()) return absl::OkStatus();
+  if (!root.IsMap()) return absl::InvalidArgumentError("config: top level must be a mapping");
+  static const char* kKnown[] = {"server",         "agent_id",          "tls",
+                                 "underlay",       "l2tp_port",         "dataplane",
+                                 "metrics_listen", "log_level",         "log_format",
+                                 "state_dir",      "status_interval_s", "local_pseudowires"};
+  for (const auto& kv : root) {
+    auto key = kv.first.as<std::string>();
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
+      return absl::InvalidArgumentError(absl::StrCat("config: unknown field '", key, "'"));
+    }
+  }
+  std::string dp(DataplaneModeName(cfg.dataplane));
+  int port = cfg.l2tp_port;
+  for (auto s : {Get(root, "server", cfg.server), Get(root, "agent_id", cfg.agent_id),
+                 Get(root, "underlay", cfg.underlay), Get(root, "l2tp_port", port),
+                 Get(root, "dataplane", dp), Get(root, "metrics_listen", cfg.metrics_listen),
+                 Get(root, "log_level", cfg.log_level), Get(root, "log_format", cfg.log_format),
+                 Get(root, "state_dir", cfg.state_dir),
+                 Get(root, "status_interval_s", cfg.status_interval_s)}) {
+    if (!s.ok()) return s;
+  }
+  if (port <= 0 || port > 65535) return absl::InvalidArgumentError("config: l2tp_port: range");
+  cfg.l2tp_port = static_cast<uint16_t>(port);
+  auto mode = ParseDataplaneMode(dp);
+  if (!mode.ok())
+    return absl::InvalidArgumentError(absl::StrCat("config: ", mode.status().message()));
+  cfg.dataplane = *mode;
+  if (auto tls = root["tls"]) {
+    for (auto s : {Get(tls, "ca", cfg.tls_ca), Get(tls, "cert", cfg.tls_cert),
+                   Get(tls, "key", cfg.tls_key)}) {
+      if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("tls.", s.message()));
+    }
+  }
+  if (auto pws = root["local_pseudowires"]) {
+    if (!pws.IsSequence()) {
+      return absl::InvalidArgumentError("config: local_pseudowires: expected a list");
+    }
+    for (size_t i = 0; i < pws.size(); ++i) {
+      LocalPseudowire pw;
+      if (auto s = LoadLocalPseudowire(pws[i], i, pw); !s.ok()) return s;
+      cfg.local_pseudowires.push_back(std::move(pw));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAgentConfig(const AgentConfig& cfg) {
+  if (cfg.agent_id.empty()) {
+    return absl::InvalidArgumentError("agent_id: required (flag --agent-id or config agent_id)");
+  }
+  if (cfg.underlay.empty()) {
+    return absl::InvalidArgumentError(
+        "underlay: at least one underlay address is required (flag --underlay)");
+  }
+  if (cfg.log_format != "text" && cfg.log_format != "json") {
+    return absl::InvalidArgumentError("log_format: must be text or json");
+  }
+  if (cfg.status_interval_s <= 0) {
+    return absl::InvalidArgumentError("status_interval_s: must be positive");
+  }
+  for (size_t i = 0; i < cfg.local_pseudowires.size(); ++i) {
+    const auto& pw = cfg.local_pseudowires[i];
+    auto where = absl::StrCat("local_pseudowires[", i, "]");
+    if (pw.name.empty()) return absl::InvalidArgumentError(where + ".name: required");
+    if (pw.peer_address.empty()) {
+      return absl::InvalidArgumentError(where + ".peer_address: required");
+    }
+    if (pw.local_session_id == 0 || pw.remote_session_id == 0) {
+      return absl::InvalidArgumentError(where +
+                                        ": local_session_id and remote_session_id "
+                                        "must be non-zero (RFC 3931 §4.1)");
+    }
+    for (const auto* c : {&pw.local_cookie_hex, &pw.remote_cookie_hex}) {
+      if (!c->empty() && c->size() != 8 && c->size() != 16) {
+        return absl::InvalidArgumentError(where + ": cookies are 0, 4 or 8 bytes (hex)");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AgentConfig> ParseAgentConfig(int argc, const char* const* argv) {
+  AgentConfig cfg;
+  cfg.config_file = FindConfigFlag(argc, argv);
+  if (!cfg.config_file.empty()) {
+    std::ifstream in(cfg.config_file);
+    if (!in) return absl::NotFoundError(absl::StrCat("config: cannot read ", cfg.config_file));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (auto s = LoadAgentConfigYaml(ss.str(), cfg); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(cfg.config_file, ": ", s.message()));
+    }
+  }
+  CLI::App app{"pwire-agent: programs L2TPv3 pseudowires on this host for pwire-server"};
+  std::string dp(DataplaneModeName(cfg.dataplane));
+  app.add_option("-c,--config", cfg.config_file, "YAML configuration file");
+  app.add_option("--server", cfg.server, "pwire-server address (host:port or unix:///path)");
+  app.add_option("--agent-id", cfg.agent_id, "this agent's identity");
+  app.add_option("--tls-ca", cfg.tls_ca, "CA certificate (PEM) to verify the server");
+  app.add_option("--tls-cert", cfg.tls_cert, "client certificate (PEM)");
+  app.add_option("--tls-key", cfg.tls_key, "client key (PEM)");
+  app.add_option("--underlay", cfg.underlay, "underlay address(es)")->delimiter(',');
+  app.add_option("--l2tp-port", cfg.l2tp_port, "L2TP UDP port");
+  app.add_option("--dataplane", dp, "auto, kernel or userspace");
+  app.add_option("--metrics-listen", cfg.metrics_listen, "Prometheus endpoint (host:port)");
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error");
+  app.add_option("--log-format", cfg.log_format, "text or json");
+  app.add_option("--state-dir", cfg.state_dir, "directory for the agent's state");
+  app.add_option("--status-interval", cfg.status_interval_s, "seconds between counter reports");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return absl::CancelledError(app.help());
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  auto mode = ParseDataplaneMode(dp);
+  if (!mode.ok()) return mode.status();
+  cfg.dataplane = *mode;
+  if (auto s = ValidateAgentConfig(cfg); !s.ok()) return s;
+  return cfg;
+}
+
+}  // namespace pwire::agent

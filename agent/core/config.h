@@ -1,0 +1,62 @@
+// pwire-agent's configuration: command-line flags (CLI11) over an optional YAML file. A flag
+// given on the command line wins over the file. Validation errors name the field.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace pwire::agent {
+
+enum class DataplaneMode { kAuto, kKernel, kUserspace };
+
+absl::StatusOr<DataplaneMode> ParseDataplaneMode(std::string_view s);
+std::string_view DataplaneModeName(DataplaneMode m);
+
+// A pseudowire configured locally, with no server involved: the static mode for a peer that
+// has no control connection, or a peer that is not managed by pwire. Session IDs and cookies
+// are given here.
+struct LocalPseudowire {
+  std::string name;
+  std::string peer_address;   // The peer's underlay address.
+  std::string local_address;  // Ours; empty means the first underlay address.
+  uint16_t udp_port = 1701;   // 0 means IP encapsulation (protocol 115).
+  uint32_t local_session_id = 0;
+  uint32_t remote_session_id = 0;
+  std::string local_cookie_hex;   // Cookie we expect on received packets: "", 8 or 16 hex.
+  std::string remote_cookie_hex;  // Cookie we send.
+  bool default_sublayer = false;
+  std::string interface;  // Attachment circuit: interface (or bridge) to join; TAP name below.
+  std::string session_ifname;
+};
+
+struct AgentConfig {
+  std::string config_file;
+  std::string server = "unix:///run/pwire/pwire.sock";
+  std::string agent_id;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::vector<std::string> underlay;  // Underlay addresses (IPv4 or IPv6), first is primary.
+  uint16_t l2tp_port = 1701;          // Our L2TP control/data UDP port.
+  DataplaneMode dataplane = DataplaneMode::kAuto;
+  std::string metrics_listen = "127.0.0.1:9102";  // Empty disables the endpoint.
+  std::string log_level = "info";
+  std::string log_format = "text";  // text | json
+  std::string state_dir = "/var/lib/pwire-agent";
+  int status_interval_s = 10;  // Periodic counters to the server.
+  std::vector<LocalPseudowire> local_pseudowires;
+};
+
+// Parses argv (and the YAML file named by --config, if any). On --help, returns
+// absl::CancelledError with the help text as message.
+absl::StatusOr<AgentConfig> ParseAgentConfig(int argc, const char* const* argv);
+
+// Loads a YAML document into `cfg` (fields absent from it keep their value).
+absl::Status LoadAgentConfigYaml(std::string_view yaml_text, AgentConfig& cfg);
+
+absl::Status ValidateAgentConfig(const AgentConfig& cfg);
+
+}  // namespace pwire::agent

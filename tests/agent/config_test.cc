@@ -1,0 +1,102 @@
+// Agent configuration: YAML then flags, flags win, and bad input is refused naming the field.
+#include "agent/core/config.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace pwire::agent {
+namespace {
+
+absl::StatusOr<AgentConfig> Parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "pwire-agent");
+  return ParseAgentConfig(static_cast<int>(args.size()), args.data());
+}
+
+TEST(ConfigTest, FlagsOnly) {
+  auto cfg = Parse({"--agent-id", "site-a", "--underlay", "10.0.0.1,fd00::1", "--dataplane",
+                    "userspace", "--server", "10.0.0.9:7000"});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->agent_id, "site-a");
+  EXPECT_EQ(cfg->underlay, (std::vector<std::string>{"10.0.0.1", "fd00::1"}));
+  EXPECT_EQ(cfg->dataplane, DataplaneMode::kUserspace);
+  EXPECT_EQ(cfg->server, "10.0.0.9:7000");
+}
+
+TEST(ConfigTest, MissingAgentIdNamesTheField) {
+  auto cfg = Parse({"--underlay", "10.0.0.1"});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("agent_id"), std::string_view::npos);
+}
+
+TEST(ConfigTest, BadDataplaneRefused) {
+  auto cfg = Parse({"--agent-id", "a", "--underlay", "10.0.0.1", "--dataplane", "dpdk"});
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("dpdk"), std::string_view::npos);
+}
+
+TEST(ConfigTest, YamlFileThenFlagsOverride) {
+  char path[] = "/tmp/pwire-agent-config-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << "agent_id: from-file\nunderlay: [192.0.2.1]\ndataplane: kernel\n"
+                         "tls: {ca: /ca.pem, cert: /c.pem, key: /k.pem}\n"
+                         "metrics_listen: 127.0.0.1:0\n";
+  auto cfg = Parse({"--config", path, "--agent-id", "from-flag"});
+  std::remove(path);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->agent_id, "from-flag");
+  EXPECT_EQ(cfg->underlay, (std::vector<std::string>{"192.0.2.1"}));
+  EXPECT_EQ(cfg->dataplane, DataplaneMode::kKernel);
+  EXPECT_EQ(cfg->tls_ca, "/ca.pem");
+  EXPECT_EQ(cfg->metrics_listen, "127.0.0.1:0");
+}
+
+TEST(ConfigTest, UnknownYamlFieldRefused) {
+  AgentConfig cfg;
+  auto s = LoadAgentConfigYaml("agent_id: a\nundrelay: [1.2.3.4]\n", cfg);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("undrelay"), std::string_view::npos);
+}
+
+TEST(ConfigTest, WrongYamlTypeNamesField) {
+  AgentConfig cfg;
+  auto s = LoadAgentConfigYaml("l2tp_port: [1]\n", cfg);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("l2tp_port"), std::string_view::npos);
+}
+
+TEST(ConfigTest, LocalPseudowiresParsedAndValidated) {
+  AgentConfig cfg;
+  cfg.agent_id = "a";
+  cfg.underlay = {"10.0.0.1"};
+  ASSERT_TRUE(LoadAgentConfigYaml(R"(
+local_pseudowires:
+  - name: to-router
+    peer_address: 10.0.0.2
+    local_session_id: 100
+    remote_session_id: 200
+    local_cookie: "a1b2c3d4"
+    remote_cookie: "0102030405060708"
+    interface: br0
+)",
+                                  cfg)
+                  .ok());
+  ASSERT_EQ(cfg.local_pseudowires.size(), 1u);
+  EXPECT_EQ(cfg.local_pseudowires[0].remote_session_id, 200u);
+  EXPECT_TRUE(ValidateAgentConfig(cfg).ok());
+  cfg.local_pseudowires[0].local_cookie_hex = "abc";
+  auto s = ValidateAgentConfig(cfg);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("local_pseudowires[0]"), std::string_view::npos);
+}
+
+TEST(ConfigTest, NotYamlRefused) {
+  AgentConfig cfg;
+  EXPECT_FALSE(LoadAgentConfigYaml("agent_id: [unclosed\n", cfg).ok());
+}
+
+}  // namespace
+}  // namespace pwire::agent
