@@ -1,0 +1,26 @@
+// CreateDataplane: builds the data plane asked for; kAuto prefers the kernel when it has L2TP.
+#include "agent/dataplane/fake_dataplane.h"
+#include "agent/dataplane/kernel_entry.h"
+#include "agent/dataplane/userspace_dataplane.h"
+
+namespace pwire::dataplane {
+
+absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(DataplaneKind kind,
+                                                           const DataplaneOptions& options) {
+  switch (kind) {
+    case DataplaneKind::kAuto:
+      if (KernelL2tpAvailable()) {
+        return NewKernelDataplane(options);
+      }
+      return NewUserspaceDataplane(options);
+    case DataplaneKind::kKernel:
+      return NewKernelDataplane(options);
+    case DataplaneKind::kUserspace:
+      return NewUserspaceDataplane(options);
+    case DataplaneKind::kFake:
+      return std::make_unique<FakeDataplane>();
+  }
+  return absl::InvalidArgumentError("unknown data plane kind");
+}
+
+}  // namespace pwire::dataplane
