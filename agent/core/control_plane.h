@@ -1,0 +1,77 @@
+// The seam between the agent and the L2TP control protocol: the reconciler's dynamic actions
+// (SCCRQ, ICRQ, CDN, StopCCN) go through ControlPlane, and the control plane reports the
+// tunnels and sessions it holds as observed state. The real one (l2tp_control.h) drives the
+// sans-I/O engine from the event loop over the agent's sockets; NullControlPlane serves
+// hosts and tests that run static pseudowires only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "agent/core/desired.h"
+#include "agent/core/reconciler.h"
+
+namespace pwire::agent {
+
+struct ControlPlaneStats {
+  uint64_t retransmissions = 0;
+  uint64_t auth_failures = 0;
+  uint64_t refused_tunnels = 0;  // peer-initiated, matched nothing desired
+  uint64_t refused_sessions = 0;
+  uint64_t malformed = 0;
+};
+
+class ControlPlane {
+ public:
+  using ChangeHandler = std::function<void()>;
+  virtual ~ControlPlane() = default;
+
+  // Called on the event loop whenever a tunnel or session changes state.
+  virtual void SetChangeHandler(ChangeHandler handler) = 0;
+  // What peers may open is decided against this snapshot (RFC 3931 acceptance policy).
+  virtual void SetDesired(const DesiredSnapshot* desired) = 0;
+
+  virtual absl::Status OpenTunnel(const TunnelKey& key, const DesiredPseudowire& pw) = 0;
+  virtual absl::Status CloseTunnel(uint32_t tunnel_id) = 0;
+  virtual absl::Status OpenSession(uint32_t tunnel_id, const DesiredPseudowire& pw) = 0;
+  virtual absl::Status CloseSession(const std::string& pw) = 0;
+
+  virtual const std::map<uint32_t, ObservedTunnel>& tunnels() const = 0;
+  virtual const std::map<std::string, ObservedSession>& sessions() const = 0;
+  // The socket a managed tunnel uses (for the data plane), or -1.
+  virtual int TunnelFd(uint32_t tunnel_id) const = 0;
+  virtual ControlPlaneStats stats() const = 0;
+  // The last error of a pseudowire's session (CDN result, refusal), or "".
+  virtual std::string LastError(const std::string& pw) const = 0;
+};
+
+// Static pseudowires only: every dynamic action fails with UNIMPLEMENTED.
+class NullControlPlane final : public ControlPlane {
+ public:
+  void SetChangeHandler(ChangeHandler) override {}
+  void SetDesired(const DesiredSnapshot*) override {}
+  absl::Status OpenTunnel(const TunnelKey&, const DesiredPseudowire&) override {
+    return Unsupported();
+  }
+  absl::Status CloseTunnel(uint32_t) override { return Unsupported(); }
+  absl::Status OpenSession(uint32_t, const DesiredPseudowire&) override { return Unsupported(); }
+  absl::Status CloseSession(const std::string&) override { return Unsupported(); }
+  const std::map<uint32_t, ObservedTunnel>& tunnels() const override { return tunnels_; }
+  const std::map<std::string, ObservedSession>& sessions() const override { return sessions_; }
+  int TunnelFd(uint32_t) const override { return -1; }
+  ControlPlaneStats stats() const override { return {}; }
+  std::string LastError(const std::string&) const override {
+    return "dynamic pseudowires need the L2TP control plane, not built into this agent";
+  }
+
+ private:
+  static absl::Status Unsupported() {
+    return absl::UnimplementedError("no L2TP control plane in this agent: use mode STATIC");
+  }
+  std::map<uint32_t, ObservedTunnel> tunnels_;
+  std::map<std::string, ObservedSession> sessions_;
+};
+
+}  // namespace pwire::agent

@@ -1,0 +1,99 @@
+// The reconciler: a pure function from (desired snapshot, observed state) to the list of
+// actions that moves the host toward the desired state (level-triggered: run it after any
+// change and periodically; a plan over an already converged host is empty). The applier
+// (agent.cc) executes a plan against the control plane and the data plane and reports what it
+// really applied.
+#pragma once
+
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "agent/core/desired.h"
+#include "agent/dataplane/dataplane.h"
+
+namespace pwire::agent {
+
+enum class LinkState { kConnecting, kEstablished, kClosing };
+
+// A control connection (RFC 3931 §7.2) as the engine reports it.
+struct ObservedTunnel {
+  uint32_t local_id = 0;
+  uint32_t peer_id = 0;
+  TunnelKey key;
+  LinkState state = LinkState::kConnecting;
+  bool peer_initiated = false;
+  // The managed tunnel as the data plane gets it once established (fd filled by the applier).
+  dataplane::TunnelConfig config;
+};
+
+// A dynamic session (RFC 3931 §7.3/§7.4) bound to a pseudowire by its Remote End ID.
+struct ObservedSession {
+  std::string pw;  // "pseudowires/{id}"
+  uint32_t tunnel_id = 0;
+  uint32_t local_session_id = 0;
+  uint32_t peer_session_id = 0;
+  std::vector<uint8_t> cookie;       // what we assigned (expect to receive)
+  std::vector<uint8_t> peer_cookie;  // what the peer assigned (we send)
+  LinkState state = LinkState::kConnecting;
+  // The desired values the session was opened or accepted with; a change that needs new
+  // negotiation (type, sublayer, sequencing, tunnel) closes and reopens it.
+  DesiredPseudowire opened_with;
+};
+
+struct ObservedState {
+  std::map<uint32_t, ObservedTunnel> tunnels;       // by local control connection id
+  std::map<std::string, ObservedSession> sessions;  // by pseudowire name
+  dataplane::Snapshot dataplane;
+};
+
+namespace action {
+struct OpenTunnel {  // SCCRQ (RFC 3931 §3.3)
+  TunnelKey key;
+  std::string for_pw;  // the pseudowire whose parameters (class) it uses
+};
+struct CloseTunnel {  // StopCCN (RFC 3931 §3.3)
+  uint32_t tunnel_id;
+};
+struct OpenSession {  // ICRQ (RFC 3931 §3.4.1)
+  std::string pw;
+  uint32_t tunnel_id;
+};
+struct CloseSession {  // CDN (RFC 3931 §3.4.3)
+  std::string pw;
+};
+struct ProgramTunnel {
+  dataplane::TunnelConfig config;
+};
+struct RemoveTunnel {
+  uint32_t tunnel_id;
+};
+struct ProgramSession {
+  std::string pw;
+  dataplane::SessionConfig config;
+};
+struct RemoveSession {
+  uint32_t tunnel_id;
+  uint32_t session_id;
+};
+}  // namespace action
+
+using Action = std::variant<action::OpenTunnel, action::CloseTunnel, action::OpenSession,
+                            action::CloseSession, action::ProgramTunnel, action::RemoveTunnel,
+                            action::ProgramSession, action::RemoveSession>;
+
+std::string ActionToString(const Action& a);
+
+// Whether a session opened with `had` can keep running for `want` (nothing negotiated or
+// programmed differs).
+bool SessionCompatible(const DesiredPseudowire& had, const DesiredPseudowire& want);
+
+// The data plane session config for an established dynamic session.
+dataplane::SessionConfig SessionConfigFor(const DesiredPseudowire& pw, const ObservedSession& s);
+
+// The plan. Order: data plane removals (sessions, then tunnels), CDNs, StopCCNs, data plane
+// programming (tunnels, then sessions), SCCRQs, ICRQs.
+std::vector<Action> Plan(const DesiredSnapshot& desired, const ObservedState& observed);
+
+}  // namespace pwire::agent
