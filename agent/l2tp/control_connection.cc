@@ -1,0 +1,434 @@
+// One control connection: RFC 3931 §7.2 over reliable delivery (§4.2), with control message
+// authentication (§4.3, §5.4.1) and HELLO keepalive (§6.5). See control_connection.h.
+#include "agent/l2tp/control_connection.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include "agent/l2tp/cc_auth.h"
+#include "pwire/base/bytes.h"
+
+namespace pwire::l2tp {
+namespace {
+
+constexpr size_t kNonceLength = 16;
+
+ResultCode Result(uint16_t result, std::optional<uint16_t> error = std::nullopt,
+                  std::string message = {}) {
+  return ResultCode{.result = result, .error = error, .message = std::move(message)};
+}
+
+// Offsets in a packet of the fields we patch after encoding.
+size_t Prefix(Transport t) { return t == Transport::kIp ? kIpControlPrefixSize : 0; }
+
+}  // namespace
+
+ControlConnection::ControlConnection(Engine& engine, uint32_t local_id, const PeerAddress& peer,
+                                     AuthConfig auth)
+    : engine_(engine),
+      local_id_(local_id),
+      peer_(peer),
+      auth_(std::move(auth)),
+      reliable_(engine.config_.reliable, *this) {
+  if (!auth_.secrets.empty()) {
+    local_nonce_.resize(kNonceLength);
+    engine_.random_.Fill(local_nonce_);
+  }
+}
+
+uint16_t ControlConnection::ReceiveWindow() const {
+  return engine_.config_.reliable.receive_window;
+}
+
+Message::Builder ControlConnection::Start(MessageType type) const {
+  Message::Builder b(type, 3);
+  // §5.4.1: one Message Digest per secret (two during a rollover), right after the type.
+  for (size_t i = 0; i < auth_.secrets.size() && i < 2; ++i) {
+    b.Add<avp::MessageDigest>(MessageDigest{auth_.digest, Bytes(DigestLength(auth_.digest))});
+  }
+  return b;
+}
+
+Bytes ControlConnection::Encode(const Message& m, uint16_t ns, uint16_t nr) const {
+  ControlHeader h{.version = 3, .connection_id = remote_id_, .session_id = 0, .ns = ns, .nr = nr};
+  absl::StatusOr<Bytes> out = EncodeControl(h, m, engine_.config_.transport);
+  if (!out.ok()) {  // our own message: a broken invariant
+    std::fprintf(stderr, "l2tp: cannot encode %s: %s\n",
+                 std::string(MessageTypeName(m.type())).c_str(),
+                 std::string(out.status().message()).c_str());
+    std::abort();
+  }
+  return *std::move(out);
+}
+
+void ControlConnection::Sign(Bytes& packet, bool sccrq) const {
+  if (auth_.secrets.empty()) return;
+  const size_t at = Prefix(engine_.config_.transport);
+  std::span<uint8_t> message(packet.data() + at, packet.size() - at);
+  SignMessage(message, auth_, sccrq ? Bytes{} : local_nonce_, sccrq ? Bytes{} : peer_nonce_);
+}
+
+void ControlConnection::Queue(Instant now, Message message) {
+  reliable_.Send(now, Encode(message, 0, 0));
+}
+
+void ControlConnection::SendMessage(std::vector<uint8_t>& message, uint16_t ns, uint16_t nr) {
+  // §4.2: Ns stays, Nr is refreshed on every (re)transmission; the digest covers both.
+  const size_t at = Prefix(engine_.config_.transport);
+  base::StoreBe16(&message[at + 8], ns);
+  base::StoreBe16(&message[at + 10], nr);
+  const bool sccrq =
+      base::LoadBe16(&message[at + 18]) == static_cast<uint16_t>(MessageType::kSccrq);
+  Sign(message, sccrq);
+  engine_.packets_.push_back(Datagram{peer_, message});
+}
+
+void ControlConnection::SendAck(uint16_t ns, uint16_t nr) {
+  // L2TPv3 explicit acknowledgement: the ACK message (type 20), signed like any other.
+  Bytes packet = Encode(Start(MessageType::kAck).Build(), ns, nr);
+  Sign(packet, false);
+  engine_.packets_.push_back(Datagram{peer_, std::move(packet)});
+}
+
+void ControlConnection::ScheduleHello(Instant now) {
+  const EngineConfig& c = engine_.config_;
+  if (c.hello_interval <= Duration::zero()) return;
+  // Jitter spreads the HELLOs of many connections (they would otherwise fire together).
+  const auto span = static_cast<uint64_t>(c.hello_interval.count() * c.hello_jitter);
+  const Duration jitter(span == 0 ? 0 : engine_.random_.Uniform(span));
+  hello_at_ = now + c.hello_interval - jitter;
+}
+
+void ControlConnection::Open(Instant now) {
+  initiator_ = true;
+  reliable_.SetMaxRetries(engine_.config_.sccrq_max_retries);
+  const EngineConfig& c = engine_.config_;
+  auto b = Start(MessageType::kSccrq);
+  b.Add<avp::HostName>(c.host_name)
+      .Add<avp::RouterId>(c.router_id)
+      .Add<avp::AssignedControlConnectionId>(local_id_)
+      .Add<avp::PwCapabilitiesList>(c.pw_capabilities)
+      .Add<avp::ReceiveWindowSize>(ReceiveWindow());
+  if (c.send_tie_breaker) {
+    tie_breaker_ = engine_.random_.Next64();
+    b.Add<avp::TieBreaker>(*tie_breaker_);
+  }
+  if (!local_nonce_.empty()) b.Add<avp::ControlMessageAuthNonce>(local_nonce_);
+  Step(now, CcEvent::kLocalOpen, {});
+  Queue(now, b.Build());
+}
+
+bool ControlConnection::LearnPeer(const Message& m, ResultCode& why) {
+  // §6.1, §6.2: the AVPs an SCCRQ/SCCRP must carry. A missing Router ID is tolerated (some
+  // peers omit it over UDP); the connection ID and capabilities are not.
+  auto ccid = m.Get<avp::AssignedControlConnectionId>();
+  auto caps = m.Get<avp::PwCapabilitiesList>();
+  if (!ccid || *ccid == 0 || !caps) {
+    why = Result(2, 6, "missing Assigned Control Connection ID or PW Capabilities");
+    return false;
+  }
+  remote_id_ = *ccid;
+  peer_pw_caps_ = *caps;
+  peer_host_name_ = m.Get<avp::HostName>().value_or("");
+  peer_router_id_ = m.Get<avp::RouterId>().value_or(0);
+  reliable_.SetPeerWindow(m.Get<avp::ReceiveWindowSize>().value_or(4));
+  // §4.3: authentication is bidirectional. A nonce without a secret of ours, or a secret of
+  // ours without a nonce, cannot work.
+  auto nonce = m.Get<avp::ControlMessageAuthNonce>();
+  if (nonce.has_value() != !auth_.secrets.empty()) {
+    why = Result(4, std::nullopt, "control message authentication mismatch");
+    return false;
+  }
+  if (nonce) peer_nonce_ = *nonce;
+  return true;
+}
+
+void ControlConnection::AcceptSccrq(Instant now, const ControlHeaderView& view) {
+  auto packet = DecodeControl(view);
+  if (!packet.ok() || packet->message.type() != MessageType::kSccrq) {
+    ++engine_.stats_.malformed;
+    finished_ = true;
+    return;
+  }
+  // The SCCRQ digest uses no nonces (§5.4.1); verify before using anything.
+  if (!auth_.secrets.empty() && !VerifyMessage(view.message, auth_, {}, {})) {
+    ++engine_.stats_.auth_failures;
+    finished_ = true;
+    return;
+  }
+  reliable_.Receive(now, view.header.ns, view.header.nr, false, {});
+  ScheduleHello(now);
+  ResultCode why;
+  const bool ok = !packet->fatal && LearnPeer(packet->message, why);
+  if (packet->fatal) why = RejectionFor(*packet).result;
+  if (!ok) {
+    Step(now, CcEvent::kSccrqNotAcceptable, why);
+    reliable_.Flush(now);
+    return;
+  }
+  const EngineConfig& c = engine_.config_;
+  auto b = Start(MessageType::kSccrp);
+  b.Add<avp::HostName>(c.host_name)
+      .Add<avp::RouterId>(c.router_id)
+      .Add<avp::AssignedControlConnectionId>(local_id_)
+      .Add<avp::PwCapabilitiesList>(c.pw_capabilities)
+      .Add<avp::ReceiveWindowSize>(ReceiveWindow());
+  if (!local_nonce_.empty()) b.Add<avp::ControlMessageAuthNonce>(local_nonce_);
+  Step(now,
+       state_ == CcState::kWaitCtlReply ? CcEvent::kSccrqLoseTieAcceptable
+                                        : CcEvent::kSccrqAcceptable,
+       {});
+  Queue(now, b.Build());
+  reliable_.Flush(now);
+}
+
+bool ControlConnection::Authentic(const ControlHeaderView& view, const Message& m) {
+  if (auth_.secrets.empty()) return true;
+  if (m.type() == MessageType::kSccrp) {
+    // The SCCRP brings the peer's nonce, which its digest already uses (§5.4.1).
+    auto nonce = m.Get<avp::ControlMessageAuthNonce>();
+    if (!nonce) return false;
+    return VerifyMessage(view.message, auth_, *nonce, local_nonce_);
+  }
+  if (peer_nonce_.empty()) return false;
+  return VerifyMessage(view.message, auth_, peer_nonce_, local_nonce_);
+}
+
+void ControlConnection::OnPacket(Instant now, const PeerAddress& from,
+                                 const ControlHeaderView& view) {
+  if (finished_) return;
+  absl::StatusOr<ControlPacket> packet = DecodeControl(view);
+  if (!packet.ok()) {
+    ++engine_.stats_.malformed;  // §7.1: discard
+    return;
+  }
+  if (!Authentic(view, packet->message)) {
+    ++engine_.stats_.auth_failures;  // §5.4.1: the message MUST be dropped
+    return;
+  }
+  const MessageType type = packet->message.type();
+  const bool is_ack = packet->message.is_zlb() || type == MessageType::kAck;
+  const auto verdict = reliable_.Receive(now, view.header.ns, view.header.nr, is_ack, view.message);
+  if (verdict == Reliable::Verdict::kBadNr) {
+    ++engine_.stats_.bad_nr;
+    return;
+  }
+  ScheduleHello(now);
+  if (verdict == Reliable::Verdict::kDeliver) {
+    Deliver(now, from, *std::move(packet));
+    while (auto held = reliable_.PopReady()) {
+      auto v = ParseControlHeader(*held, Transport::kUdp);  // held from the T bit on
+      if (!v.ok()) continue;
+      auto p = DecodeControl(*v);
+      if (p.ok()) Deliver(now, from, *std::move(p));
+    }
+  }
+  reliable_.Flush(now);
+}
+
+void ControlConnection::Deliver(Instant now, const PeerAddress& from, ControlPacket packet) {
+  if (closing_ || finished_) return;  // holding state: acknowledge only (§4.2)
+  const Message& m = packet.message;
+  if (packet.fatal) {
+    ++engine_.stats_.rejected_messages;
+    Rejection r = RejectionFor(packet);
+    if (r.scope == MessageScope::kSession) {
+      SessionOps::Reject(now, *this, m, r.result);
+    } else {
+      CleanUp(now, r.result, "unknown mandatory AVP", true);
+    }
+    return;
+  }
+  switch (m.type()) {
+    case MessageType::kZlb:
+    case MessageType::kAck:
+    case MessageType::kHello:
+      return;
+    case MessageType::kSccrq:
+      return Step(now, CcEvent::kSccrq, Result(2, 0, "SCCRQ on an open connection"));
+    case MessageType::kSccrp:
+      return OnSccrp(now, from, m);
+    case MessageType::kScccn:
+      return Step(now,
+                  state_ == CcState::kWaitCtlConn ? CcEvent::kScccnAcceptable : CcEvent::kScccn,
+                  Result(7, std::nullopt, "SCCCN in the wrong state"));
+    case MessageType::kStopccn:
+      return OnStopccn(now, m);
+    case MessageType::kIcrq:
+    case MessageType::kIcrp:
+    case MessageType::kIccn:
+    case MessageType::kOcrq:
+    case MessageType::kOcrp:
+    case MessageType::kOccn:
+    case MessageType::kCdn:
+    case MessageType::kSli:
+    case MessageType::kWen:
+      if (state_ != CcState::kEstablished) {
+        return CleanUp(now, Result(7, std::nullopt, "session message before established"),
+                       "session message before established", true);
+      }
+      return SessionOps::OnMessage(now, *this, m);
+  }
+  // An unknown message type without the M bit: ignored once acknowledged (§5.2).
+}
+
+void ControlConnection::OnSccrp(Instant now, const PeerAddress& from, const Message& m) {
+  if (state_ != CcState::kWaitCtlReply) {
+    return Step(now, CcEvent::kSccrp, Result(7, std::nullopt, "SCCRP in the wrong state"));
+  }
+  ResultCode why;
+  if (!LearnPeer(m, why)) return Step(now, CcEvent::kSccrpNotAcceptable, why);
+  peer_ = from;  // the responder may answer from another port (NAT): use it from now on
+  reliable_.SetMaxRetries(engine_.config_.reliable.max_retries);
+  Step(now, CcEvent::kSccrpAcceptable, {});
+}
+
+void ControlConnection::OnStopccn(Instant now, const Message& m) {
+  ResultCode rc = m.Get<avp::ResultCode>().value_or(Result(1));
+  Step(now, CcEvent::kStopccn, rc);
+}
+
+void ControlConnection::Step(Instant now, CcEvent event, const ResultCode& stop_result) {
+  std::optional<CcTransition> t = CcStep(state_, event);
+  if (!t) {
+    // §7.1: a message in the wrong state is invalid: clear the connection.
+    ++engine_.stats_.rejected_messages;
+    return CleanUp(now, Result(7, std::nullopt, "unexpected message"),
+                   std::string("no transition for ") + std::string(Name(event)) + " in " +
+                       std::string(Name(state_)),
+                   true);
+  }
+  state_ = t->to;
+  if (t->actions & kCcSendScccn) Queue(now, Start(MessageType::kScccn).Build());
+  if (t->actions & kCcOpenSessions) Established(now);
+  if (t->actions & (kCcCleanUp | kCcCleanUpLosing)) {
+    const bool stop = (t->actions & kCcSendStopccn) != 0;
+    std::string reason = event == CcEvent::kStopccn ? "StopCCN received" : std::string(Name(event));
+    if (!stop_result.message.empty()) reason += ": " + stop_result.message;
+    CleanUp(now, stop_result, reason, stop);
+  }
+}
+
+void ControlConnection::Established(Instant now) {
+  ScheduleHello(now);
+  engine_.events_.push_back(ControlConnectionUp{.ccid = local_id_,
+                                                .peer_ccid = remote_id_,
+                                                .peer = peer_,
+                                                .peer_host_name = peer_host_name_,
+                                                .peer_router_id = peer_router_id_});
+  SessionOps::ControlConnectionOpen(now, *this);
+}
+
+void ControlConnection::CleanUp(Instant now, ResultCode result, std::string reason,
+                                bool send_stop) {
+  if (closing_) return;
+  closing_ = true;
+  state_ = CcState::kIdle;
+  if (send_stop) {
+    sent_stop_ = true;
+    auto b = Start(MessageType::kStopccn);
+    b.Add<avp::ResultCode>(result).Add<avp::AssignedControlConnectionId>(local_id_);
+    Queue(now, b.Build());
+  }
+  // §4.2, §7.5: keep delivery running for the full retransmission interval (the StopCCN
+  // sender: or until it is acknowledged; the receiver: to acknowledge retransmissions).
+  hold_until_ = now + reliable_.FullRetransmitInterval();
+  SessionOps::DropAll(*this, result, "control connection closed: " + reason);
+  if (quiet_) return;
+  engine_.events_.push_back(ControlConnectionDown{
+      .ccid = local_id_, .peer = peer_, .result = std::move(result), .reason = reason});
+}
+
+void ControlConnection::Close(Instant now, ResultCode result, std::string reason) {
+  if (closing_) return;
+  if (state_ == CcState::kIdle) {
+    CleanUp(now, std::move(result), std::move(reason), false);
+    finished_ = true;
+    return;
+  }
+  reason = "local close: " + reason;
+  std::optional<CcTransition> t = CcStep(state_, CcEvent::kAdminClose);
+  state_ = t ? t->to : CcState::kIdle;
+  CleanUp(now, std::move(result), std::move(reason), true);
+}
+
+void ControlConnection::SendCdnTo(Instant now, uint32_t peer_session, uint32_t local_session,
+                                  const ResultCode& result) {
+  auto b = Start(MessageType::kCdn);
+  b.Add<avp::ResultCode>(result)
+      .Add<avp::LocalSessionId>(local_session)
+      .Add<avp::RemoteSessionId>(peer_session);
+  Queue(now, b.Build());
+}
+
+bool ControlConnection::PeerCarries(uint16_t pw_type) const {
+  for (uint16_t t : peer_pw_caps_) {
+    if (t == pw_type) return true;
+  }
+  return false;
+}
+
+void ControlConnection::HandleTimeout(Instant now) {
+  if (finished_) return;
+  reliable_.HandleTimeout(now);
+  if (reliable_.failed()) {
+    // §4.2: no answer through every retry: clear the connection and all its sessions.
+    if (!closing_) CleanUp(now, Result(2, 0, "peer not responding"), "peer not responding", false);
+    finished_ = true;
+    return;
+  }
+  if (closing_) {
+    if (now >= hold_until_ || (sent_stop_ && reliable_.idle())) finished_ = true;
+    return;
+  }
+  if (state_ == CcState::kEstablished && hello_at_ != Instant{} && now >= hello_at_) {
+    Queue(now, Start(MessageType::kHello).Build());  // §6.5 keepalive
+    ScheduleHello(now);
+  }
+  reliable_.Flush(now);
+}
+
+std::optional<Instant> ControlConnection::NextDeadline() const {
+  if (finished_) return std::nullopt;
+  std::optional<Instant> next = reliable_.NextDeadline();
+  auto consider = [&](Instant t) {
+    if (!next || t < *next) next = t;
+  };
+  if (closing_) {
+    consider(sent_stop_ && reliable_.idle() ? Instant{} : hold_until_);
+  } else if (state_ == CcState::kEstablished && hello_at_ != Instant{}) {
+    consider(hello_at_);
+  }
+  return next;
+}
+
+void ControlConnection::RejectSccrq(Instant now, const ControlHeaderView& view, ResultCode result) {
+  quiet_ = true;
+  auto packet = DecodeControl(view);
+  if (!packet.ok()) {
+    finished_ = true;
+    return;
+  }
+  reliable_.Receive(now, view.header.ns, view.header.nr, false, {});
+  remote_id_ = packet->message.Get<avp::AssignedControlConnectionId>().value_or(0);
+  Step(now, CcEvent::kSccrqNotAcceptable, result);
+  reliable_.Flush(now);
+}
+
+void ControlConnection::DiscardLosing(uint32_t winner) {
+  for (auto& [id, s] : engine_.sessions_) {
+    if (s->ccid == local_id_) s->ccid = winner;
+  }
+  closing_ = true;
+  finished_ = true;
+  state_ = CcState::kIdle;
+  engine_.events_.push_back(ControlConnectionDown{
+      .ccid = local_id_,
+      .peer = peer_,
+      .result = Result(3, std::nullopt, "lost control connection tie breaker"),
+      .reason = "lost control connection tie breaker",
+      .replaced_by = winner});
+}
+
+}  // namespace pwire::l2tp
