@@ -1,0 +1,48 @@
+// Network devices for the userspace data plane: multi-queue TAP devices with a virtio-net
+// header and TSO offloads, and rtnetlink link changes (MTU, up, bridge membership, bridges,
+// VLAN devices) through libnl-route, never by running `ip`.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+struct nl_sock;
+
+namespace pwire::dataplane {
+
+// Opens `queues` queues of the TAP device `name` (created if absent; it disappears when the
+// last queue closes). Each fd is non-blocking, with a virtio-net header and, when `offloads`,
+// checksum and TSO (IPv4, IPv6, ECN) offloads, so reads may return TCP super-frames.
+absl::StatusOr<std::vector<int>> OpenTap(const std::string& name, int queues, bool offloads);
+
+// rtnetlink through one libnl-route socket. Thread-safe.
+class LinkControl {
+ public:
+  static absl::StatusOr<std::unique_ptr<LinkControl>> Open();
+  ~LinkControl();
+  LinkControl(const LinkControl&) = delete;
+  LinkControl& operator=(const LinkControl&) = delete;
+
+  // Sets the MTU (unless 0) and brings the link up.
+  absl::Status SetMtuAndUp(const std::string& ifname, int mtu);
+  absl::Status SetMaster(const std::string& ifname, const std::string& master);
+  // Creates a bridge named `name`; succeeds if one exists already.
+  absl::Status EnsureBridge(const std::string& name);
+  // Creates VLAN device `name` with id `vlan_id` on `parent`; succeeds if it exists already.
+  absl::Status EnsureVlan(const std::string& parent, const std::string& name, uint16_t vlan_id);
+  // Deletes the link; succeeds if it is absent.
+  absl::Status DeleteLink(const std::string& name);
+  bool Exists(const std::string& name);
+
+ private:
+  explicit LinkControl(nl_sock* sock) : sock_(sock) {}
+  std::mutex mu_;
+  nl_sock* sock_;
+};
+
+}  // namespace pwire::dataplane
