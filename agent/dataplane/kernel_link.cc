@@ -78,19 +78,23 @@ absl::StatusOr<std::unique_ptr<LinkControl>> LinkControl::Open() {
 }
 
 absl::StatusOr<LinkInfo> LinkControl::Get(const std::string& name) {
+  const std::string& what = name;
   rtnl_link* raw = nullptr;
   if (int rc = rtnl_link_get_kernel(sock_.get(), 0, name.c_str(), &raw); rc < 0) {
     return LibnlError(rc, absl::StrCat("interface ", name));
   }
+  if (raw == nullptr) return absl::NotFoundError(absl::StrCat("no interface ", what));
   LinkPtr link(raw);
   return InfoOf(link.get());
 }
 
 absl::StatusOr<LinkInfo> LinkControl::Get(int ifindex) {
+  std::string what = absl::StrCat("index ", ifindex);
   rtnl_link* raw = nullptr;
   if (int rc = rtnl_link_get_kernel(sock_.get(), ifindex, nullptr, &raw); rc < 0) {
     return LibnlError(rc, absl::StrCat("interface index ", ifindex));
   }
+  if (raw == nullptr) return absl::NotFoundError(absl::StrCat("no interface ", what));
   LinkPtr link(raw);
   return InfoOf(link.get());
 }
@@ -100,6 +104,7 @@ absl::Status LinkControl::SetMtuAndUp(const std::string& name, int mtu) {
   if (int rc = rtnl_link_get_kernel(sock_.get(), 0, name.c_str(), &raw); rc < 0) {
     return LibnlError(rc, absl::StrCat("interface ", name));
   }
+  if (raw == nullptr) return absl::NotFoundError(absl::StrCat("no interface ", name));
   LinkPtr orig(raw);
   LinkPtr change(rtnl_link_alloc());
   if (mtu > 0) rtnl_link_set_mtu(change.get(), static_cast<unsigned>(mtu));
@@ -121,6 +126,7 @@ absl::Status LinkControl::SetMaster(const std::string& port, const std::string& 
   if (int rc = rtnl_link_get_kernel(sock_.get(), 0, port.c_str(), &raw); rc < 0) {
     return LibnlError(rc, absl::StrCat("interface ", port));
   }
+  if (raw == nullptr) return absl::NotFoundError(absl::StrCat("no interface ", port));
   LinkPtr orig(raw);
   if (rtnl_link_get_master(orig.get()) == master_index) return absl::OkStatus();
   LinkPtr change(rtnl_link_alloc());
@@ -154,7 +160,8 @@ absl::Status LinkControl::EnsureVlan(const std::string& parent, const std::strin
   if (!p.ok()) return p.status();
   if (absl::StatusOr<LinkInfo> existing = Get(name); existing.ok()) {
     rtnl_link* raw = nullptr;
-    if (rtnl_link_get_kernel(sock_.get(), existing->ifindex, nullptr, &raw) >= 0) {
+    if (rtnl_link_get_kernel(sock_.get(), existing->ifindex, nullptr, &raw) >= 0 &&
+        raw != nullptr) {
       LinkPtr link(raw);
       if (existing->kind == "vlan" && rtnl_link_vlan_get_id(link.get()) == vlan_id &&
           rtnl_link_get_link(link.get()) == p->ifindex) {
@@ -218,6 +225,8 @@ absl::StatusOr<int> LinkControl::PathMtu(const IpAddress& peer) {
   if (int rc = nl_recvmsgs(sock_.get(), cb.get()); rc < 0) {
     return LibnlError(rc, absl::StrCat("route to ", peer.ToString()));
   }
+  // libnl asked for an ACK too (auto-ack); read it so the next request does not see it.
+  if (int rc = nl_wait_for_ack(sock_.get()); rc < 0) return LibnlError(rc, "route get ack");
   if (result.mtu > 0) return result.mtu;
   if (result.oif == 0) return absl::NotFoundError(absl::StrCat("no route to ", peer.ToString()));
   absl::StatusOr<LinkInfo> link = Get(result.oif);

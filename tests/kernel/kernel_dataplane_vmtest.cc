@@ -1,0 +1,270 @@
+// The kernel data plane against a real L2TP kernel: run inside the kernel lab's VM by
+// kernel_dataplane_test.sh, which makes namespaces klab-a and klab-b joined by veth (10.0.0.1/24,
+// fd00::1/64 and .2, ::2). Each side gets its own KernelDataplane, made while the test thread is
+// in that namespace; traffic is checked with ping between the session interfaces.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/dataplane/kernel_dataplane.h"
+#include "agent/dataplane/kernel_uapi.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pwire::dataplane::kernel {
+namespace {
+
+constexpr int kIpProtoL2tp = 115;  // RFC 3931 §4.1.1.2
+
+void EnterNs(const std::string& side) {
+  std::string path = "/run/netns/klab-" + side;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(setns(fd, CLONE_NEWNET), 0) << path;
+  close(fd);
+}
+
+int Sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+
+// Polls `cond` every 100 ms until it holds or `seconds` pass.
+template <typename F>
+bool WaitFor(F cond, int seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+bool Ping(const std::string& side, const std::string& addr) {
+  return WaitFor(
+      [&] {
+        return Sh(absl::StrCat("/usr/sbin/ip netns exec klab-", side, " ping -c 1 -W 1 ", addr)) ==
+               0;
+      },
+      20);
+}
+
+IpAddress Addr(const std::string& s) { return *IpAddress::Parse(s); }
+
+// The agent's own socket of a managed tunnel: bound to local, connected to the peer.
+int ManagedSocket(const TunnelConfig& c) {
+  bool v4 = c.local.is_v4();
+  int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC,
+                  c.encap == Encap::kUdp ? 0 : kIpProtoL2tp);
+  if (fd < 0) return -1;
+  sockaddr_storage local{}, peer{};
+  socklen_t len;
+  if (c.encap == Encap::kUdp && v4) {
+    auto* l = reinterpret_cast<sockaddr_in*>(&local);
+    auto* p = reinterpret_cast<sockaddr_in*>(&peer);
+    l->sin_family = p->sin_family = AF_INET;
+    std::memcpy(&l->sin_addr, c.local.bytes.data(), 4);
+    std::memcpy(&p->sin_addr, c.peer.bytes.data(), 4);
+    l->sin_port = htons(c.local_port);
+    p->sin_port = htons(c.peer_port);
+    len = sizeof(sockaddr_in);
+  } else if (c.encap == Encap::kUdp) {
+    auto* l = reinterpret_cast<sockaddr_in6*>(&local);
+    auto* p = reinterpret_cast<sockaddr_in6*>(&peer);
+    l->sin6_family = p->sin6_family = AF_INET6;
+    std::memcpy(&l->sin6_addr, c.local.bytes.data(), 16);
+    std::memcpy(&p->sin6_addr, c.peer.bytes.data(), 16);
+    l->sin6_port = htons(c.local_port);
+    p->sin6_port = htons(c.peer_port);
+    len = sizeof(sockaddr_in6);
+  } else if (v4) {  // RFC 3931 §4.1.1.2: L2TP over IP, bound to our control connection id
+    auto* l = reinterpret_cast<sockaddr_l2tpip*>(&local);
+    auto* p = reinterpret_cast<sockaddr_l2tpip*>(&peer);
+    l->l2tp_family = p->l2tp_family = AF_INET;
+    std::memcpy(&l->l2tp_addr, c.local.bytes.data(), 4);
+    std::memcpy(&p->l2tp_addr, c.peer.bytes.data(), 4);
+    l->l2tp_conn_id = c.local_tunnel_id;
+    p->l2tp_conn_id = c.peer_tunnel_id;
+    len = sizeof(sockaddr_l2tpip);
+  } else {
+    auto* l = reinterpret_cast<sockaddr_l2tpip6*>(&local);
+    auto* p = reinterpret_cast<sockaddr_l2tpip6*>(&peer);
+    l->l2tp_family = p->l2tp_family = AF_INET6;
+    std::memcpy(&l->l2tp_addr, c.local.bytes.data(), 16);
+    std::memcpy(&p->l2tp_addr, c.peer.bytes.data(), 16);
+    l->l2tp_conn_id = c.local_tunnel_id;
+    p->l2tp_conn_id = c.peer_tunnel_id;
+    len = sizeof(sockaddr_l2tpip6);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), len) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&peer), len) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+struct Side {
+  explicit Side(std::string n) : name(std::move(n)) {}
+  std::string name;  // "a" or "b"
+  std::unique_ptr<KernelDataplane> dp;
+  std::mutex mu;
+  std::vector<Event> events;
+};
+
+class KernelDataplaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (Side* s : {&a_, &b_}) {
+      EnterNs(s->name);
+      DataplaneOptions o;
+      o.ifname_prefix = "pw";
+      absl::StatusOr<std::unique_ptr<KernelDataplane>> dp =
+          KernelDataplane::Create(o, std::chrono::milliseconds(200));
+      ASSERT_TRUE(dp.ok()) << dp.status();
+      s->dp = *std::move(dp);
+      s->dp->SetEventHandler([s](const Event& e) {
+        std::lock_guard lock(s->mu);
+        s->events.push_back(e);
+      });
+    }
+  }
+  void TearDown() override {
+    for (Side* s : {&a_, &b_}) {
+      EnterNs(s->name);
+      if (absl::StatusOr<Snapshot> snap = s->dp->List(); snap.ok()) {
+        for (const TunnelConfig& t : snap->tunnels) (void)s->dp->DeleteTunnel(t.local_tunnel_id);
+      }
+      s->dp.reset();
+    }
+    for (int fd : fds_) close(fd);
+  }
+
+  bool HasEvent(Side& s, Event::Kind kind, uint32_t tunnel, uint32_t session) {
+    return WaitFor(
+        [&] {
+          std::lock_guard lock(s.mu);
+          for (const Event& e : s.events) {
+            if (e.kind == kind && e.tunnel_id == tunnel && e.session_id == session) return true;
+          }
+          return false;
+        },
+        10);
+  }
+
+  // One pseudowire between a and b: tunnel ids t/t+1, session ids s/s+1, overlay 192.168.n.x.
+  struct Pw {
+    TunnelMode mode = TunnelMode::kStatic;
+    Encap encap = Encap::kUdp;
+    bool v6 = false;
+    size_t cookie_len = 0;
+    Sublayer sublayer = Sublayer::kDefault;
+    uint32_t id = 10;  // tunnel ids id, id+1; session ids 100*id, 100*id+1
+  };
+  TunnelConfig TunnelOf(const Pw& pw, bool on_a) {
+    TunnelConfig t;
+    t.local_tunnel_id = on_a ? pw.id : pw.id + 1;
+    t.peer_tunnel_id = on_a ? pw.id + 1 : pw.id;
+    t.mode = pw.mode;
+    t.encap = pw.encap;
+    std::string la = pw.v6 ? "fd00::1" : "10.0.0.1", lb = pw.v6 ? "fd00::2" : "10.0.0.2";
+    t.local = Addr(on_a ? la : lb);
+    t.peer = Addr(on_a ? lb : la);
+    t.local_port = t.peer_port = static_cast<uint16_t>(1700 + pw.id);
+    return t;
+  }
+  SessionConfig SessionOf(const Pw& pw, bool on_a) {
+    SessionConfig s;
+    s.tunnel_id = on_a ? pw.id : pw.id + 1;
+    s.local_session_id = on_a ? 100 * pw.id : 100 * pw.id + 1;
+    s.peer_session_id = on_a ? 100 * pw.id + 1 : 100 * pw.id;
+    std::vector<uint8_t> ca(pw.cookie_len), cb(pw.cookie_len);
+    for (size_t i = 0; i < pw.cookie_len; ++i) {
+      ca[i] = static_cast<uint8_t>(0xa0 + i);
+      cb[i] = static_cast<uint8_t>(0xb0 + i);
+    }
+    s.cookie = on_a ? ca : cb;  // what a expects to receive is what b sends
+    s.peer_cookie = on_a ? cb : ca;
+    s.sublayer = pw.sublayer;
+    return s;
+  }
+  void Make(const Pw& pw) {
+    for (Side* s : {&a_, &b_}) {
+      bool on_a = s == &a_;
+      EnterNs(s->name);
+      TunnelConfig t = TunnelOf(pw, on_a);
+      if (pw.mode == TunnelMode::kManaged) {
+        t.fd = ManagedSocket(t);
+        ASSERT_GE(t.fd, 0) << "managed socket: " << std::strerror(errno);
+        fds_.push_back(t.fd);
+      }
+      ASSERT_TRUE(s->dp->CreateTunnel(t).ok()) << s->dp->CreateTunnel(t);
+      absl::Status st = s->dp->CreateSession(SessionOf(pw, on_a));
+      ASSERT_TRUE(st.ok()) << st;
+      std::string ifname = s->dp->DefaultIfname(SessionOf(pw, on_a).local_session_id);
+      ASSERT_EQ(Sh(absl::StrFormat(
+                    "/usr/sbin/ip netns exec klab-%s /usr/sbin/ip addr add 192.168.%u.%d/24 dev %s",
+                    s->name, pw.id, on_a ? 1 : 2, ifname)),
+                0);
+    }
+  }
+  std::string Overlay(const Pw& pw, int host) {
+    return absl::StrFormat("192.168.%u.%d", pw.id, host);
+  }
+
+  Side a_{"a"};
+  Side b_{"b"};
+  std::vector<int> fds_;
+};
+
+class KernelTraffic : public KernelDataplaneTest,
+                      public ::testing::WithParamInterface<std::tuple<TunnelMode, Encap, bool>> {};
+
+TEST_P(KernelTraffic, PingCrossesWithEachCookieLength) {
+  auto [mode, encap, v6] = GetParam();
+  for (size_t cookie_len : {0u, 4u, 8u}) {
+    Pw pw{.mode = mode,
+          .encap = encap,
+          .v6 = v6,
+          .cookie_len = cookie_len,
+          .sublayer = cookie_len == 4 ? Sublayer::kNone : Sublayer::kDefault,
+          .id = static_cast<uint32_t>(20 + 2 * cookie_len)};
+    SCOPED_TRACE(absl::StrCat("cookie ", cookie_len));
+    Make(pw);
+    if (HasFatalFailure()) return;
+    EXPECT_TRUE(Ping("a", Overlay(pw, 2)));
+    EXPECT_TRUE(Ping("b", Overlay(pw, 1)));
+    EnterNs("a");
+    absl::StatusOr<Stats> st = a_.dp->SessionStats(pw.id, 100 * pw.id);
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_GT(st->rx_packets, 0u);
+    EXPECT_GT(st->tx_packets, 0u);
+    for (Side* s : {&a_, &b_}) {
+      EnterNs(s->name);
+      EXPECT_TRUE(s->dp->DeleteTunnel(TunnelOf(pw, s == &a_).local_tunnel_id).ok());
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllEncaps, KernelTraffic,
+    ::testing::Combine(::testing::Values(TunnelMode::kStatic, TunnelMode::kManaged),
+                       ::testing::Values(Encap::kUdp, Encap::kIp), ::testing::Bool()),
+    [](const auto& param_info) {
+      const auto& p = param_info.param;
+      return absl::StrCat(std::get<0>(p) == TunnelMode::kStatic ? "Static" : "Managed",
+                          std::get<1>(p) == Encap::kUdp ? "Udp" : "Ip",
+                          std::get<2>(p) ? "V6" : "V4");
+    });
+
+}  // namespace
+}  // namespace pwire::dataplane::kernel
