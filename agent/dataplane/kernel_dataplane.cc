@@ -60,7 +60,9 @@ std::string VlanDeviceName(const std::string& ifname, uint16_t vlan) {
 
 bool KernelHasL2tpIp() {
   int fd = socket(AF_INET, SOCK_DGRAM, kIpProtoL2tp);  // loads l2tp_ip if it can
-  if (fd < 0) return errno != EPROTONOSUPPORT && errno != ESOCKTNOSUPPORT;
+  if (fd < 0) {
+    return errno != EPROTONOSUPPORT && errno != ESOCKTNOSUPPORT;
+  }
   close(fd);
   return true;
 }
@@ -70,13 +72,19 @@ bool KernelHasL2tpIp() {
 absl::StatusOr<std::unique_ptr<KernelDataplane>> KernelDataplane::Create(
     const DataplaneOptions& options, base::Duration probe_interval) {
   absl::StatusOr<std::unique_ptr<GenlSocket>> genl = GenlSocket::Open();
-  if (!genl.ok()) return genl.status();
+  if (!genl.ok()) {
+    return genl.status();
+  }
   absl::StatusOr<std::unique_ptr<LinkControl>> links = LinkControl::Open();
-  if (!links.ok()) return links.status();
+  if (!links.ok()) {
+    return links.status();
+  }
   std::unique_ptr<KernelDataplane> dp(
       new KernelDataplane(options, *std::move(genl), *std::move(links), probe_interval));
   dp->stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (dp->stop_fd_ < 0) return absl::InternalError("eventfd failed");
+  if (dp->stop_fd_ < 0) {
+    return absl::InternalError("eventfd failed");
+  }
   dp->monitor_ = std::thread([p = dp.get()] { p->MonitorLoop(); });
   return dp;
 }
@@ -94,7 +102,9 @@ KernelDataplane::~KernelDataplane() {
     (void)!write(stop_fd_, &one, sizeof one);
     monitor_.join();
   }
-  if (stop_fd_ >= 0) close(stop_fd_);
+  if (stop_fd_ >= 0) {
+    close(stop_fd_);
+  }
 }
 
 Capabilities KernelDataplane::GetCapabilities() const {
@@ -112,7 +122,9 @@ Capabilities KernelDataplane::GetCapabilities() const {
 
 std::string KernelDataplane::DefaultIfname(uint32_t session_id) const {
   std::string name = absl::StrCat(options_.ifname_prefix, session_id);
-  if (name.size() > 15) name = absl::StrFormat("%s%08x", options_.ifname_prefix, session_id);
+  if (name.size() > 15) {
+    name = absl::StrFormat("%s%08x", options_.ifname_prefix, session_id);
+  }
   return name.substr(0, 15);
 }
 
@@ -122,22 +134,30 @@ absl::StatusOr<KernelDataplane::Kernel> KernelDataplane::DumpLocked() const {
   absl::Status s = genl_->Query(BuildTunnelGet(genl_->family_id(), std::nullopt), "list tunnels",
                                 [&](nlmsghdr* hdr) {
                                   absl::StatusOr<KernelTunnel> t = ParseTunnel(hdr);
-                                  if (t.ok())
+                                  if (t.ok()) {
                                     k.tunnels[t->tunnel_id] = *t;
-                                  else
+                                  } else {
                                     parse_error = t.status();
+                                  }
                                 });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   s = genl_->Query(BuildSessionGet(genl_->family_id(), std::nullopt, std::nullopt), "list sessions",
                    [&](nlmsghdr* hdr) {
                      absl::StatusOr<KernelSession> ks = ParseSession(hdr);
-                     if (ks.ok())
+                     if (ks.ok()) {
                        k.sessions[{ks->tunnel_id, ks->session_id}] = *ks;
-                     else
+                     } else {
                        parse_error = ks.status();
+                     }
                    });
-  if (!s.ok()) return s;
-  if (!parse_error.ok()) return parse_error;
+  if (!s.ok()) {
+    return s;
+  }
+  if (!parse_error.ok()) {
+    return parse_error;
+  }
   return k;
 }
 
@@ -147,7 +167,9 @@ bool KernelDataplane::OwnsSessionLocked(const KernelSession& s) const {
 }
 
 bool KernelDataplane::OwnsTunnelLocked(uint32_t tunnel_id, const Kernel& k) const {
-  if (tunnels_.contains(tunnel_id)) return true;
+  if (tunnels_.contains(tunnel_id)) {
+    return true;
+  }
   return std::any_of(k.sessions.begin(), k.sessions.end(), [&](const auto& kv) {
     return kv.first.first == tunnel_id && OwnsSessionLocked(kv.second);
   });
@@ -158,12 +180,20 @@ absl::StatusOr<TunnelConfig> KernelDataplane::TunnelLocked(uint32_t tunnel_id) c
   absl::Status s = genl_->Query(BuildTunnelGet(genl_->family_id(), tunnel_id),
                                 absl::StrCat("get tunnel ", tunnel_id), [&](nlmsghdr* hdr) {
                                   absl::StatusOr<KernelTunnel> t = ParseTunnel(hdr);
-                                  if (t.ok()) found = *t;
+                                  if (t.ok()) {
+                                    found = *t;
+                                  }
                                 });
-  if (!s.ok()) return s;
-  if (!found) return absl::NotFoundError(absl::StrCat("no tunnel ", tunnel_id));
+  if (!s.ok()) {
+    return s;
+  }
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat("no tunnel ", tunnel_id));
+  }
   TunnelConfig c;
-  if (auto it = tunnels_.find(tunnel_id); it != tunnels_.end()) c = it->second;
+  if (auto it = tunnels_.find(tunnel_id); it != tunnels_.end()) {
+    c = it->second;
+  }
   c.local_tunnel_id = found->tunnel_id;
   c.peer_tunnel_id = found->peer_tunnel_id;
   c.encap = found->encap;
@@ -179,18 +209,26 @@ absl::StatusOr<TunnelConfig> KernelDataplane::TunnelLocked(uint32_t tunnel_id) c
 absl::Status KernelDataplane::CreateTunnel(const TunnelConfig& config) {
   std::lock_guard lock(mu_);
   absl::StatusOr<NlMsgPtr> msg = BuildTunnelCreate(genl_->family_id(), config);
-  if (!msg.ok()) return msg.status();
+  if (!msg.ok()) {
+    return msg.status();
+  }
   absl::Status s = genl_->Execute(*std::move(msg), config.DebugString());
   if (s.ok()) {
     tunnels_[config.local_tunnel_id] = config;
     return s;
   }
-  if (!absl::IsAlreadyExists(s)) return s;
+  if (!absl::IsAlreadyExists(s)) {
+    return s;
+  }
   // Idempotence: the same tunnel may exist already (made by us, maybe before a restart).
   absl::StatusOr<Kernel> k = DumpLocked();
-  if (!k.ok()) return k.status();
+  if (!k.ok()) {
+    return k.status();
+  }
   auto it = k->tunnels.find(config.local_tunnel_id);
-  if (it == k->tunnels.end()) return s;
+  if (it == k->tunnels.end()) {
+    return s;
+  }
   auto rec = tunnels_.find(config.local_tunnel_id);
   bool mode_differs = rec != tunnels_.end() && rec->second.mode != config.mode;
   if (!SameTunnel(it->second, config) || mode_differs) {
@@ -209,7 +247,9 @@ absl::Status KernelDataplane::CreateTunnel(const TunnelConfig& config) {
 absl::Status KernelDataplane::DeleteTunnel(uint32_t tunnel_id) {
   std::lock_guard lock(mu_);
   absl::StatusOr<Kernel> k = DumpLocked();
-  if (!k.ok()) return k.status();
+  if (!k.ok()) {
+    return k.status();
+  }
   if (!k->tunnels.contains(tunnel_id)) {
     tunnels_.erase(tunnel_id);
     std::erase_if(sessions_, [&](const auto& kv) { return kv.first.first == tunnel_id; });
@@ -220,7 +260,9 @@ absl::Status KernelDataplane::DeleteTunnel(uint32_t tunnel_id) {
         absl::StrCat("tunnel ", tunnel_id, " was not made by this agent; left alone"));
   }
   for (const auto& [key, ks] : k->sessions) {
-    if (key.first != tunnel_id) continue;
+    if (key.first != tunnel_id) {
+      continue;
+    }
     if (!OwnsSessionLocked(ks)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "tunnel ", tunnel_id, " holds session ", key.second, " that this agent does not own"));
@@ -255,10 +297,16 @@ absl::Status KernelDataplane::CreateSession(const SessionConfig& config) {
         " must be 1-4094 and '", VlanDeviceName(ifname, config.vlan_id), "' at most 15 chars"));
   }
   absl::StatusOr<NlMsgPtr> msg = BuildSessionCreate(genl_->family_id(), config, ifname);
-  if (!msg.ok()) return msg.status();
+  if (!msg.ok()) {
+    return msg.status();
+  }
   absl::Status s = genl_->Execute(*std::move(msg), config.DebugString());
-  if (absl::IsAlreadyExists(s)) return AdoptExistingSessionLocked(config, ifname);
-  if (!s.ok()) return s;
+  if (absl::IsAlreadyExists(s)) {
+    return AdoptExistingSessionLocked(config, ifname);
+  }
+  if (!s.ok()) {
+    return s;
+  }
   int mtu = 0;
   s = ApplyLinksLocked(config, *tunnel, ifname, &mtu);
   if (!s.ok()) {  // leave nothing half-made behind
@@ -284,7 +332,9 @@ absl::Status KernelDataplane::AdoptExistingSessionLocked(const SessionConfig& co
       genl_->Query(BuildSessionGet(genl_->family_id(), config.tunnel_id, config.local_session_id),
                    "get session", [&](nlmsghdr* hdr) {
                      absl::StatusOr<KernelSession> ks = ParseSession(hdr);
-                     if (ks.ok()) found = *ks;
+                     if (ks.ok()) {
+                       found = *ks;
+                     }
                    });
   if (!found) {
     return absl::AlreadyExistsError(absl::StrCat("session ", config.local_session_id,
@@ -298,10 +348,14 @@ absl::Status KernelDataplane::AdoptExistingSessionLocked(const SessionConfig& co
                      " exists with other parameters (wanted ", config.DebugString(), ")"));
   }
   absl::StatusOr<TunnelConfig> tunnel = TunnelLocked(config.tunnel_id);
-  if (!tunnel.ok()) return tunnel.status();
+  if (!tunnel.ok()) {
+    return tunnel.status();
+  }
   int mtu = 0;
   s = ApplyLinksLocked(config, *tunnel, ifname, &mtu);  // idempotent
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   SessionConfig applied = config;
   applied.ifname = ifname;
   applied.mtu = mtu;
@@ -324,11 +378,17 @@ absl::Status KernelDataplane::ApplyLinksLocked(const SessionConfig& config,
   std::string customer = ifname;  // the interface facing the customer
   bool vlan = config.pw_type == PwType::kEthernetVlan;
   // The session interface carries the customer's VLAN tag inside its own payload.
-  if (absl::Status s = links_->SetMtuAndUp(ifname, vlan ? mtu + 4 : mtu); !s.ok()) return s;
+  if (absl::Status s = links_->SetMtuAndUp(ifname, vlan ? mtu + 4 : mtu); !s.ok()) {
+    return s;
+  }
   if (vlan) {
     customer = VlanDeviceName(ifname, config.vlan_id);
-    if (absl::Status s = links_->EnsureVlan(ifname, customer, config.vlan_id); !s.ok()) return s;
-    if (absl::Status s = links_->SetMtuAndUp(customer, mtu); !s.ok()) return s;
+    if (absl::Status s = links_->EnsureVlan(ifname, customer, config.vlan_id); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = links_->SetMtuAndUp(customer, mtu); !s.ok()) {
+      return s;
+    }
   }
   switch (config.attach.kind) {
     case Attachment::Kind::kNone:
@@ -337,9 +397,15 @@ absl::Status KernelDataplane::ApplyLinksLocked(const SessionConfig& config,
       return links_->SetMaster(customer, config.attach.name);
     case Attachment::Kind::kInterface: {
       std::string bridge = InterfaceBridgeName(ifname);
-      if (absl::Status s = links_->EnsureBridge(bridge); !s.ok()) return s;
-      if (absl::Status s = links_->SetMaster(customer, bridge); !s.ok()) return s;
-      if (absl::Status s = links_->SetMaster(config.attach.name, bridge); !s.ok()) return s;
+      if (absl::Status s = links_->EnsureBridge(bridge); !s.ok()) {
+        return s;
+      }
+      if (absl::Status s = links_->SetMaster(customer, bridge); !s.ok()) {
+        return s;
+      }
+      if (absl::Status s = links_->SetMaster(config.attach.name, bridge); !s.ok()) {
+        return s;
+      }
       return links_->SetMtuAndUp(config.attach.name, 0);
     }
   }
@@ -360,9 +426,13 @@ absl::Status KernelDataplane::DeleteSession(uint32_t tunnel_id, uint32_t session
   absl::Status s = genl_->Query(BuildSessionGet(genl_->family_id(), tunnel_id, session_id),
                                 "get session", [&](nlmsghdr* hdr) {
                                   absl::StatusOr<KernelSession> ks = ParseSession(hdr);
-                                  if (ks.ok()) found = *ks;
+                                  if (ks.ok()) {
+                                    found = *ks;
+                                  }
                                 });
-  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  if (!s.ok() && !absl::IsNotFound(s)) {
+    return s;
+  }
   if (!found) {
     sessions_.erase({tunnel_id, session_id});
     return absl::OkStatus();
@@ -410,12 +480,18 @@ SessionConfig KernelDataplane::ToConfigLocked(const KernelSession& s) const {
 absl::StatusOr<Snapshot> KernelDataplane::List() const {
   std::lock_guard lock(mu_);
   absl::StatusOr<Kernel> k = DumpLocked();
-  if (!k.ok()) return k.status();
+  if (!k.ok()) {
+    return k.status();
+  }
   Snapshot snap;
   for (const auto& [id, kt] : k->tunnels) {
-    if (!OwnsTunnelLocked(id, *k)) continue;
+    if (!OwnsTunnelLocked(id, *k)) {
+      continue;
+    }
     TunnelConfig c;
-    if (auto it = tunnels_.find(id); it != tunnels_.end()) c = it->second;
+    if (auto it = tunnels_.find(id); it != tunnels_.end()) {
+      c = it->second;
+    }
     c.local_tunnel_id = id;
     c.peer_tunnel_id = kt.peer_tunnel_id;
     c.encap = kt.encap;
@@ -428,7 +504,9 @@ absl::StatusOr<Snapshot> KernelDataplane::List() const {
     snap.tunnels.push_back(c);
   }
   for (const auto& [key, ks] : k->sessions) {
-    if (OwnsSessionLocked(ks)) snap.sessions.push_back(ToConfigLocked(ks));
+    if (OwnsSessionLocked(ks)) {
+      snap.sessions.push_back(ToConfigLocked(ks));
+    }
   }
   return snap;
 }
@@ -440,10 +518,16 @@ absl::StatusOr<Stats> KernelDataplane::SessionStats(uint32_t tunnel_id, uint32_t
                                 absl::StrCat("stats of session ", tunnel_id, "/", session_id),
                                 [&](nlmsghdr* hdr) {
                                   absl::StatusOr<KernelSession> ks = ParseSession(hdr);
-                                  if (ks.ok()) found = *ks;
+                                  if (ks.ok()) {
+                                    found = *ks;
+                                  }
                                 });
-  if (!s.ok()) return s;
-  if (!found) return absl::NotFoundError(absl::StrCat("no session ", tunnel_id, "/", session_id));
+  if (!s.ok()) {
+    return s;
+  }
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat("no session ", tunnel_id, "/", session_id));
+  }
   return found->stats;
 }
 
@@ -452,9 +536,13 @@ Stats KernelDataplane::GlobalStats() const {
   std::lock_guard lock(mu_);
   Stats total;
   absl::StatusOr<Kernel> k = DumpLocked();
-  if (!k.ok()) return total;
+  if (!k.ok()) {
+    return total;
+  }
   for (const auto& [id, kt] : k->tunnels) {
-    if (OwnsTunnelLocked(id, *k)) total.rx_malformed += kt.stats.rx_malformed;
+    if (OwnsTunnelLocked(id, *k)) {
+      total.rx_malformed += kt.stats.rx_malformed;
+    }
   }
   return total;
 }

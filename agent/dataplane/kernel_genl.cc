@@ -50,7 +50,9 @@ nla_policy* Policy() {
 
 NlMsgPtr NewMessage(int family_id, uint8_t cmd, int flags) {
   NlMsgPtr msg(nlmsg_alloc());
-  if (msg == nullptr) return nullptr;
+  if (msg == nullptr) {
+    return nullptr;
+  }
   // Sequence and port numbers are filled in by nl_send_auto.
   if (genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_id, 0, flags, cmd,
                   L2TP_GENL_VERSION) == nullptr) {
@@ -76,7 +78,9 @@ absl::Status PutAddresses(nl_msg* msg, const TunnelConfig& c) {
     rc = nla_put(msg, L2TP_ATTR_IP6_SADDR, 16, c.local.bytes.data()) |
          nla_put(msg, L2TP_ATTR_IP6_DADDR, 16, c.peer.bytes.data());
   }
-  if (rc != 0) return PutFailed("addresses");
+  if (rc != 0) {
+    return PutFailed("addresses");
+  }
   if (c.encap == Encap::kUdp && (nla_put_u16(msg, L2TP_ATTR_UDP_SPORT, c.local_port) != 0 ||
                                  nla_put_u16(msg, L2TP_ATTR_UDP_DPORT, c.peer_port) != 0)) {
     return PutFailed("ports");
@@ -85,7 +89,9 @@ absl::Status PutAddresses(nl_msg* msg, const TunnelConfig& c) {
 }
 
 absl::Status CheckCookie(const std::vector<uint8_t>& cookie, const char* what) {
-  if (cookie.size() == 0 || cookie.size() == 4 || cookie.size() == 8) return absl::OkStatus();
+  if (cookie.size() == 0 || cookie.size() == 4 || cookie.size() == 8) {
+    return absl::OkStatus();
+  }
   return absl::InvalidArgumentError(
       absl::StrCat(what, " must be 0, 4 or 8 bytes (RFC 3931 §5.4.4), not ", cookie.size()));
 }
@@ -98,7 +104,9 @@ IpAddress AddressFrom(nlattr* attr, IpAddress::Family family) {
 }
 
 std::vector<uint8_t> BytesOf(nlattr* attr) {
-  if (attr == nullptr) return {};
+  if (attr == nullptr) {
+    return {};
+  }
   auto* p = static_cast<const uint8_t*>(nla_data(attr));
   return std::vector<uint8_t>(p, p + nla_len(attr));
 }
@@ -113,7 +121,9 @@ absl::Status ParseAttrs(nlmsghdr* hdr, nlattr** attrs) {
 }
 
 absl::Status ParseStats(nlattr* nested, Stats* stats) {
-  if (nested == nullptr) return absl::OkStatus();
+  if (nested == nullptr) {
+    return absl::OkStatus();
+  }
   nlattr* s[L2TP_ATTR_STATS_MAX + 1] = {};
   if (nla_parse_nested(s, L2TP_ATTR_STATS_MAX, nested, nullptr) < 0) {
     return absl::InvalidArgumentError("malformed L2TP_ATTR_STATS");
@@ -141,7 +151,9 @@ absl::StatusOr<NlMsgPtr> BuildTunnelCreate(int family_id, const TunnelConfig& c)
     return absl::InvalidArgumentError("tunnel ids must be non-zero (RFC 3931 §5.4.4 AVP 61)");
   }
   NlMsgPtr msg = NewMessage(family_id, L2TP_CMD_TUNNEL_CREATE, NLM_F_ACK);
-  if (msg == nullptr) return PutFailed("header");
+  if (msg == nullptr) {
+    return PutFailed("header");
+  }
   nl_msg* m = msg.get();
   if (nla_put_u32(m, L2TP_ATTR_CONN_ID, c.local_tunnel_id) != 0 ||
       nla_put_u32(m, L2TP_ATTR_PEER_CONN_ID, c.peer_tunnel_id) != 0 ||
@@ -155,16 +167,22 @@ absl::StatusOr<NlMsgPtr> BuildTunnelCreate(int family_id, const TunnelConfig& c)
       return absl::InvalidArgumentError(
           absl::StrCat("managed tunnel ", c.local_tunnel_id, " needs the agent's socket (fd)"));
     }
-    if (nla_put_u32(m, L2TP_ATTR_FD, static_cast<uint32_t>(c.fd)) != 0) return PutFailed("fd");
+    if (nla_put_u32(m, L2TP_ATTR_FD, static_cast<uint32_t>(c.fd)) != 0) {
+      return PutFailed("fd");
+    }
     return msg;
   }
-  if (absl::Status s = PutAddresses(m, c); !s.ok()) return s;
+  if (absl::Status s = PutAddresses(m, c); !s.ok()) {
+    return s;
+  }
   return msg;
 }
 
 NlMsgPtr BuildTunnelDelete(int family_id, uint32_t tunnel_id) {
   NlMsgPtr msg = NewMessage(family_id, L2TP_CMD_TUNNEL_DELETE, NLM_F_ACK);
-  if (msg != nullptr && nla_put_u32(msg.get(), L2TP_ATTR_CONN_ID, tunnel_id) != 0) return nullptr;
+  if (msg != nullptr && nla_put_u32(msg.get(), L2TP_ATTR_CONN_ID, tunnel_id) != 0) {
+    return nullptr;
+  }
   return msg;
 }
 
@@ -187,13 +205,19 @@ absl::StatusOr<NlMsgPtr> BuildSessionCreate(int family_id, const SessionConfig& 
   if (c.local_session_id == 0 || c.peer_session_id == 0) {
     return absl::InvalidArgumentError("session ids must be non-zero (RFC 3931 §4.1)");
   }
-  if (absl::Status s = CheckCookie(c.cookie, "cookie"); !s.ok()) return s;
-  if (absl::Status s = CheckCookie(c.peer_cookie, "peer cookie"); !s.ok()) return s;
+  if (absl::Status s = CheckCookie(c.cookie, "cookie"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckCookie(c.peer_cookie, "peer cookie"); !s.ok()) {
+    return s;
+  }
   if (ifname.size() >= 16) {
     return absl::InvalidArgumentError(absl::StrCat("interface name too long: ", ifname));
   }
   NlMsgPtr msg = NewMessage(family_id, L2TP_CMD_SESSION_CREATE, NLM_F_ACK);
-  if (msg == nullptr) return PutFailed("header");
+  if (msg == nullptr) {
+    return PutFailed("header");
+  }
   nl_msg* m = msg.get();
   int rc = nla_put_u32(m, L2TP_ATTR_CONN_ID, c.tunnel_id) |
            nla_put_u32(m, L2TP_ATTR_SESSION_ID, c.local_session_id) |
@@ -204,7 +228,9 @@ absl::StatusOr<NlMsgPtr> BuildSessionCreate(int family_id, const SessionConfig& 
                c.sublayer == Sublayer::kDefault ? L2TP_L2SPECTYPE_DEFAULT : L2TP_L2SPECTYPE_NONE) |
            nla_put_u8(m, L2TP_ATTR_RECV_SEQ, c.recv_seq ? 1 : 0) |
            nla_put_u8(m, L2TP_ATTR_SEND_SEQ, c.send_seq ? 1 : 0);
-  if (!c.cookie.empty()) rc |= nla_put(m, L2TP_ATTR_COOKIE, c.cookie.size(), c.cookie.data());
+  if (!c.cookie.empty()) {
+    rc |= nla_put(m, L2TP_ATTR_COOKIE, c.cookie.size(), c.cookie.data());
+  }
   if (!c.peer_cookie.empty()) {
     rc |= nla_put(m, L2TP_ATTR_PEER_COOKIE, c.peer_cookie.size(), c.peer_cookie.data());
   }
@@ -213,8 +239,12 @@ absl::StatusOr<NlMsgPtr> BuildSessionCreate(int family_id, const SessionConfig& 
   if (reorder_ms > 0) {
     rc |= nla_put_u64(m, L2TP_ATTR_RECV_TIMEOUT, static_cast<uint64_t>(reorder_ms));
   }
-  if (!ifname.empty()) rc |= nla_put_string(m, L2TP_ATTR_IFNAME, ifname.c_str());
-  if (rc != 0) return PutFailed("session attributes");
+  if (!ifname.empty()) {
+    rc |= nla_put_string(m, L2TP_ATTR_IFNAME, ifname.c_str());
+  }
+  if (rc != 0) {
+    return PutFailed("session attributes");
+  }
   return msg;
 }
 
@@ -231,8 +261,12 @@ NlMsgPtr BuildSessionGet(int family_id, std::optional<uint32_t> tunnel_id,
                          std::optional<uint32_t> session_id) {
   bool dump = !tunnel_id && !session_id;
   NlMsgPtr msg = NewMessage(family_id, L2TP_CMD_SESSION_GET, dump ? NLM_F_DUMP : 0);
-  if (msg == nullptr) return nullptr;
-  if (tunnel_id && nla_put_u32(msg.get(), L2TP_ATTR_CONN_ID, *tunnel_id) != 0) return nullptr;
+  if (msg == nullptr) {
+    return nullptr;
+  }
+  if (tunnel_id && nla_put_u32(msg.get(), L2TP_ATTR_CONN_ID, *tunnel_id) != 0) {
+    return nullptr;
+  }
   if (session_id && nla_put_u32(msg.get(), L2TP_ATTR_SESSION_ID, *session_id) != 0) {
     return nullptr;
   }
@@ -240,18 +274,25 @@ NlMsgPtr BuildSessionGet(int family_id, std::optional<uint32_t> tunnel_id,
 }
 
 absl::StatusOr<uint8_t> CommandOf(nlmsghdr* hdr) {
-  if (!genlmsg_valid_hdr(hdr, 0)) return absl::InvalidArgumentError("short generic netlink");
+  if (!genlmsg_valid_hdr(hdr, 0)) {
+    return absl::InvalidArgumentError("short generic netlink");
+  }
   return static_cast<genlmsghdr*>(nlmsg_data(hdr))->cmd;
 }
 
 absl::StatusOr<KernelTunnel> ParseTunnel(nlmsghdr* hdr) {
   nlattr* a[L2TP_ATTR_MAX + 1] = {};
-  if (absl::Status s = ParseAttrs(hdr, a); !s.ok()) return s;
-  if (a[L2TP_ATTR_CONN_ID] == nullptr) return absl::InvalidArgumentError("tunnel without id");
+  if (absl::Status s = ParseAttrs(hdr, a); !s.ok()) {
+    return s;
+  }
+  if (a[L2TP_ATTR_CONN_ID] == nullptr) {
+    return absl::InvalidArgumentError("tunnel without id");
+  }
   KernelTunnel t;
   t.tunnel_id = nla_get_u32(a[L2TP_ATTR_CONN_ID]);
-  if (a[L2TP_ATTR_PEER_CONN_ID] != nullptr)
+  if (a[L2TP_ATTR_PEER_CONN_ID] != nullptr) {
     t.peer_tunnel_id = nla_get_u32(a[L2TP_ATTR_PEER_CONN_ID]);
+  }
   if (a[L2TP_ATTR_PROTO_VERSION] != nullptr) {
     t.proto_version = nla_get_u8(a[L2TP_ATTR_PROTO_VERSION]);
   }
@@ -265,27 +306,38 @@ absl::StatusOr<KernelTunnel> ParseTunnel(nlmsghdr* hdr) {
     t.local = AddressFrom(a[L2TP_ATTR_IP6_SADDR], IpAddress::Family::kV6);
     t.peer = AddressFrom(a[L2TP_ATTR_IP6_DADDR], IpAddress::Family::kV6);
   }
-  if (a[L2TP_ATTR_UDP_SPORT] != nullptr) t.local_port = nla_get_u16(a[L2TP_ATTR_UDP_SPORT]);
-  if (a[L2TP_ATTR_UDP_DPORT] != nullptr) t.peer_port = nla_get_u16(a[L2TP_ATTR_UDP_DPORT]);
-  if (absl::Status st = ParseStats(a[L2TP_ATTR_STATS], &t.stats); !st.ok()) return st;
+  if (a[L2TP_ATTR_UDP_SPORT] != nullptr) {
+    t.local_port = nla_get_u16(a[L2TP_ATTR_UDP_SPORT]);
+  }
+  if (a[L2TP_ATTR_UDP_DPORT] != nullptr) {
+    t.peer_port = nla_get_u16(a[L2TP_ATTR_UDP_DPORT]);
+  }
+  if (absl::Status st = ParseStats(a[L2TP_ATTR_STATS], &t.stats); !st.ok()) {
+    return st;
+  }
   return t;
 }
 
 absl::StatusOr<KernelSession> ParseSession(nlmsghdr* hdr) {
   nlattr* a[L2TP_ATTR_MAX + 1] = {};
-  if (absl::Status s = ParseAttrs(hdr, a); !s.ok()) return s;
+  if (absl::Status s = ParseAttrs(hdr, a); !s.ok()) {
+    return s;
+  }
   if (a[L2TP_ATTR_CONN_ID] == nullptr || a[L2TP_ATTR_SESSION_ID] == nullptr) {
     return absl::InvalidArgumentError("session without tunnel or session id");
   }
   KernelSession s;
   s.tunnel_id = nla_get_u32(a[L2TP_ATTR_CONN_ID]);
   s.session_id = nla_get_u32(a[L2TP_ATTR_SESSION_ID]);
-  if (a[L2TP_ATTR_PEER_CONN_ID] != nullptr)
+  if (a[L2TP_ATTR_PEER_CONN_ID] != nullptr) {
     s.peer_tunnel_id = nla_get_u32(a[L2TP_ATTR_PEER_CONN_ID]);
+  }
   if (a[L2TP_ATTR_PEER_SESSION_ID] != nullptr) {
     s.peer_session_id = nla_get_u32(a[L2TP_ATTR_PEER_SESSION_ID]);
   }
-  if (a[L2TP_ATTR_PW_TYPE] != nullptr) s.pw_type = nla_get_u16(a[L2TP_ATTR_PW_TYPE]);
+  if (a[L2TP_ATTR_PW_TYPE] != nullptr) {
+    s.pw_type = nla_get_u16(a[L2TP_ATTR_PW_TYPE]);
+  }
   s.cookie = BytesOf(a[L2TP_ATTR_COOKIE]);
   s.peer_cookie = BytesOf(a[L2TP_ATTR_PEER_COOKIE]);
   if (a[L2TP_ATTR_L2SPEC_TYPE] != nullptr) {
@@ -293,8 +345,12 @@ absl::StatusOr<KernelSession> ParseSession(nlmsghdr* hdr) {
                      ? Sublayer::kDefault
                      : Sublayer::kNone;
   }
-  if (a[L2TP_ATTR_SEND_SEQ] != nullptr) s.send_seq = nla_get_u8(a[L2TP_ATTR_SEND_SEQ]) != 0;
-  if (a[L2TP_ATTR_RECV_SEQ] != nullptr) s.recv_seq = nla_get_u8(a[L2TP_ATTR_RECV_SEQ]) != 0;
+  if (a[L2TP_ATTR_SEND_SEQ] != nullptr) {
+    s.send_seq = nla_get_u8(a[L2TP_ATTR_SEND_SEQ]) != 0;
+  }
+  if (a[L2TP_ATTR_RECV_SEQ] != nullptr) {
+    s.recv_seq = nla_get_u8(a[L2TP_ATTR_RECV_SEQ]) != 0;
+  }
   if (a[L2TP_ATTR_RECV_TIMEOUT] != nullptr) {
     s.reorder_timeout_ms = nla_get_u64(a[L2TP_ATTR_RECV_TIMEOUT]);
   }
@@ -302,7 +358,9 @@ absl::StatusOr<KernelSession> ParseSession(nlmsghdr* hdr) {
     // NLA_STRING is checked to be NUL-terminated within maxlen by the policy.
     s.ifname = nla_get_string(a[L2TP_ATTR_IFNAME]);
   }
-  if (absl::Status st = ParseStats(a[L2TP_ATTR_STATS], &s.stats); !st.ok()) return st;
+  if (absl::Status st = ParseStats(a[L2TP_ATTR_STATS], &s.stats); !st.ok()) {
+    return st;
+  }
   return s;
 }
 

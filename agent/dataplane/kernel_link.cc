@@ -38,7 +38,9 @@ LinkInfo InfoOf(rtnl_link* link) {
 
 absl::StatusOr<NlSockPtr> ConnectRoute() {
   NlSockPtr sock(nl_socket_alloc());
-  if (sock == nullptr) return absl::ResourceExhaustedError("nl_socket_alloc failed");
+  if (sock == nullptr) {
+    return absl::ResourceExhaustedError("nl_socket_alloc failed");
+  }
   if (int rc = nl_connect(sock.get(), NETLINK_ROUTE); rc < 0) {
     return LibnlError(rc, "rtnetlink connect");
   }
@@ -73,7 +75,9 @@ absl::Status LibnlError(int nl_error, const std::string& what) {
 
 absl::StatusOr<std::unique_ptr<LinkControl>> LinkControl::Open() {
   absl::StatusOr<NlSockPtr> sock = ConnectRoute();
-  if (!sock.ok()) return sock.status();
+  if (!sock.ok()) {
+    return sock.status();
+  }
   return std::unique_ptr<LinkControl>(new LinkControl(*std::move(sock)));
 }
 
@@ -83,7 +87,9 @@ absl::StatusOr<LinkInfo> LinkControl::Get(const std::string& name) {
   if (int rc = rtnl_link_get_kernel(sock_.get(), 0, name.c_str(), &raw); rc < 0) {
     return LibnlError(rc, absl::StrCat("interface ", name));
   }
-  if (raw == nullptr) return absl::NotFoundError(absl::StrCat("no interface ", what));
+  if (raw == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no interface ", what));
+  }
   LinkPtr link(raw);
   return InfoOf(link.get());
 }
@@ -94,7 +100,9 @@ absl::StatusOr<LinkInfo> LinkControl::Get(int ifindex) {
   if (int rc = rtnl_link_get_kernel(sock_.get(), ifindex, nullptr, &raw); rc < 0) {
     return LibnlError(rc, absl::StrCat("interface index ", ifindex));
   }
-  if (raw == nullptr) return absl::NotFoundError(absl::StrCat("no interface ", what));
+  if (raw == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no interface ", what));
+  }
   LinkPtr link(raw);
   return InfoOf(link.get());
 }
@@ -104,10 +112,14 @@ absl::Status LinkControl::SetMtuAndUp(const std::string& name, int mtu) {
   if (int rc = rtnl_link_get_kernel(sock_.get(), 0, name.c_str(), &raw); rc < 0) {
     return LibnlError(rc, absl::StrCat("interface ", name));
   }
-  if (raw == nullptr) return absl::NotFoundError(absl::StrCat("no interface ", name));
+  if (raw == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no interface ", name));
+  }
   LinkPtr orig(raw);
   LinkPtr change(rtnl_link_alloc());
-  if (mtu > 0) rtnl_link_set_mtu(change.get(), static_cast<unsigned>(mtu));
+  if (mtu > 0) {
+    rtnl_link_set_mtu(change.get(), static_cast<unsigned>(mtu));
+  }
   rtnl_link_set_flags(change.get(), IFF_UP);
   if (int rc = rtnl_link_change(sock_.get(), orig.get(), change.get(), 0); rc < 0) {
     return LibnlError(rc, absl::StrCat("set mtu ", mtu, " and up on ", name));
@@ -119,16 +131,22 @@ absl::Status LinkControl::SetMaster(const std::string& port, const std::string& 
   int master_index = 0;
   if (!master.empty()) {
     absl::StatusOr<LinkInfo> m = Get(master);
-    if (!m.ok()) return m.status();
+    if (!m.ok()) {
+      return m.status();
+    }
     master_index = m->ifindex;
   }
   rtnl_link* raw = nullptr;
   if (int rc = rtnl_link_get_kernel(sock_.get(), 0, port.c_str(), &raw); rc < 0) {
     return LibnlError(rc, absl::StrCat("interface ", port));
   }
-  if (raw == nullptr) return absl::NotFoundError(absl::StrCat("no interface ", port));
+  if (raw == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no interface ", port));
+  }
   LinkPtr orig(raw);
-  if (rtnl_link_get_master(orig.get()) == master_index) return absl::OkStatus();
+  if (rtnl_link_get_master(orig.get()) == master_index) {
+    return absl::OkStatus();
+  }
   LinkPtr change(rtnl_link_alloc());
   rtnl_link_set_master(change.get(), master_index);
   if (int rc = rtnl_link_change(sock_.get(), orig.get(), change.get(), 0); rc < 0) {
@@ -157,7 +175,9 @@ absl::Status LinkControl::EnsureBridge(const std::string& name) {
 absl::Status LinkControl::EnsureVlan(const std::string& parent, const std::string& name,
                                      uint16_t vlan_id) {
   absl::StatusOr<LinkInfo> p = Get(parent);
-  if (!p.ok()) return p.status();
+  if (!p.ok()) {
+    return p.status();
+  }
   if (absl::StatusOr<LinkInfo> existing = Get(name); existing.ok()) {
     rtnl_link* raw = nullptr;
     if (rtnl_link_get_kernel(sock_.get(), existing->ifindex, nullptr, &raw) >= 0 &&
@@ -172,7 +192,9 @@ absl::Status LinkControl::EnsureVlan(const std::string& parent, const std::strin
         absl::StrCat("interface ", name, " exists and is not VLAN ", vlan_id, " on ", parent));
   }
   LinkPtr link(rtnl_link_vlan_alloc());
-  if (link == nullptr) return absl::ResourceExhaustedError("rtnl_link_vlan_alloc failed");
+  if (link == nullptr) {
+    return absl::ResourceExhaustedError("rtnl_link_vlan_alloc failed");
+  }
   rtnl_link_set_name(link.get(), name.c_str());
   rtnl_link_set_link(link.get(), p->ifindex);
   rtnl_link_vlan_set_id(link.get(), vlan_id);
@@ -208,8 +230,12 @@ absl::StatusOr<int> LinkControl::PathMtu(const IpAddress& peer) {
   auto on_valid = [](nl_msg* reply, void* arg) -> int {
     auto* r = static_cast<Result*>(arg);
     nlattr* tb[RTA_MAX + 1] = {};
-    if (nlmsg_parse(nlmsg_hdr(reply), sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) return NL_SKIP;
-    if (tb[RTA_OIF] != nullptr) r->oif = static_cast<int>(nla_get_u32(tb[RTA_OIF]));
+    if (nlmsg_parse(nlmsg_hdr(reply), sizeof(rtmsg), tb, RTA_MAX, nullptr) < 0) {
+      return NL_SKIP;
+    }
+    if (tb[RTA_OIF] != nullptr) {
+      r->oif = static_cast<int>(nla_get_u32(tb[RTA_OIF]));
+    }
     if (tb[RTA_METRICS] != nullptr) {
       nlattr* mx[RTAX_MAX + 1] = {};
       if (nla_parse_nested(mx, RTAX_MAX, tb[RTA_METRICS], nullptr) >= 0 &&
@@ -221,22 +247,34 @@ absl::StatusOr<int> LinkControl::PathMtu(const IpAddress& peer) {
   };
   std::unique_ptr<nl_cb, decltype(&nl_cb_put)> cb(nl_cb_alloc(NL_CB_DEFAULT), &nl_cb_put);
   nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, on_valid, &result);
-  if (int rc = nl_send_auto(sock_.get(), msg.get()); rc < 0) return LibnlError(rc, "route get");
+  if (int rc = nl_send_auto(sock_.get(), msg.get()); rc < 0) {
+    return LibnlError(rc, "route get");
+  }
   if (int rc = nl_recvmsgs(sock_.get(), cb.get()); rc < 0) {
     return LibnlError(rc, absl::StrCat("route to ", peer.ToString()));
   }
   // libnl asked for an ACK too (auto-ack); read it so the next request does not see it.
-  if (int rc = nl_wait_for_ack(sock_.get()); rc < 0) return LibnlError(rc, "route get ack");
-  if (result.mtu > 0) return result.mtu;
-  if (result.oif == 0) return absl::NotFoundError(absl::StrCat("no route to ", peer.ToString()));
+  if (int rc = nl_wait_for_ack(sock_.get()); rc < 0) {
+    return LibnlError(rc, "route get ack");
+  }
+  if (result.mtu > 0) {
+    return result.mtu;
+  }
+  if (result.oif == 0) {
+    return absl::NotFoundError(absl::StrCat("no route to ", peer.ToString()));
+  }
   absl::StatusOr<LinkInfo> link = Get(result.oif);
-  if (!link.ok()) return link.status();
+  if (!link.ok()) {
+    return link.status();
+  }
   return link->mtu;
 }
 
 absl::StatusOr<std::unique_ptr<LinkMonitor>> LinkMonitor::Open() {
   absl::StatusOr<NlSockPtr> sock = ConnectRoute();
-  if (!sock.ok()) return sock.status();
+  if (!sock.ok()) {
+    return sock.status();
+  }
   nl_socket_disable_seq_check(sock->get());
   if (int rc = nl_socket_add_membership(sock->get(), RTNLGRP_LINK); rc < 0) {
     return LibnlError(rc, "join RTNLGRP_LINK");
@@ -251,7 +289,9 @@ absl::Status LinkMonitor::Drain(const std::function<void(const LinkInfo&, bool d
   auto on_valid = [](nl_msg* msg, void* arg) -> int {
     auto* fn = static_cast<const std::function<void(const LinkInfo&, bool)>*>(arg);
     nlmsghdr* hdr = nlmsg_hdr(msg);
-    if (hdr->nlmsg_type != RTM_NEWLINK && hdr->nlmsg_type != RTM_DELLINK) return NL_SKIP;
+    if (hdr->nlmsg_type != RTM_NEWLINK && hdr->nlmsg_type != RTM_DELLINK) {
+      return NL_SKIP;
+    }
     struct Parsed {
       const std::function<void(const LinkInfo&, bool)>* fn;
       bool deleted;
@@ -274,8 +314,12 @@ absl::Status LinkMonitor::Drain(const std::function<void(const LinkInfo&, bool d
   pollfd pfd{.fd = fd(), .events = POLLIN, .revents = 0};
   while (poll(&pfd, 1, 0) > 0) {
     int rc = nl_recvmsgs(sock_.get(), cb.get());
-    if (rc == -NLE_AGAIN) return absl::OkStatus();
-    if (rc < 0) return absl::DataLossError(absl::StrCat("link notifications: ", nl_geterror(rc)));
+    if (rc == -NLE_AGAIN) {
+      return absl::OkStatus();
+    }
+    if (rc < 0) {
+      return absl::DataLossError(absl::StrCat("link notifications: ", nl_geterror(rc)));
+    }
   }
   return absl::OkStatus();
 }

@@ -24,13 +24,19 @@ void KernelDataplane::MonitorLoop() {
     pollfd fds[3] = {{.fd = stop_fd_, .events = POLLIN, .revents = 0},
                      {.fd = l2tp.ok() ? (*l2tp)->fd() : -1, .events = POLLIN, .revents = 0},
                      {.fd = link.ok() ? (*link)->fd() : -1, .events = POLLIN, .revents = 0}};
-    if (poll(fds, 3, timeout_ms) < 0 && errno != EINTR) return;
-    if (fds[0].revents != 0) return;
+    if (poll(fds, 3, timeout_ms) < 0 && errno != EINTR) {
+      return;
+    }
+    if (fds[0].revents != 0) {
+      return;
+    }
     std::vector<Event> events;
     if (fds[1].revents != 0) {
       (void)(*l2tp)->Drain([&](nlmsghdr* hdr) {
         absl::StatusOr<uint8_t> cmd = CommandOf(hdr);
-        if (!cmd.ok()) return;
+        if (!cmd.ok()) {
+          return;
+        }
         std::lock_guard lock(mu_);
         if (*cmd == L2TP_CMD_SESSION_MODIFY) {
           absl::StatusOr<KernelSession> s = ParseSession(hdr);
@@ -51,7 +57,9 @@ void KernelDataplane::MonitorLoop() {
       (void)(*link)->Drain([&](const LinkInfo& info, bool deleted) {
         std::lock_guard lock(mu_);
         for (const auto& [key, c] : sessions_) {
-          if (c.ifname != info.name) continue;
+          if (c.ifname != info.name) {
+            continue;
+          }
           bool running = !deleted && info.up && info.running;
           auto [it, inserted] = link_running_.try_emplace(info.name, !running);
           if (it->second != running || inserted) {
@@ -69,9 +77,13 @@ void KernelDataplane::MonitorLoop() {
 
 void KernelDataplane::CheckDrift(std::vector<Event>* events) {
   std::lock_guard lock(mu_);
-  if (tunnels_.empty() && sessions_.empty()) return;
+  if (tunnels_.empty() && sessions_.empty()) {
+    return;
+  }
   absl::StatusOr<Kernel> k = DumpLocked();
-  if (!k.ok()) return;
+  if (!k.ok()) {
+    return;
+  }
   for (auto it = tunnels_.begin(); it != tunnels_.end();) {
     uint32_t id = it->first;
     if (k->tunnels.contains(id)) {
@@ -100,10 +112,16 @@ void KernelDataplane::CheckDrift(std::vector<Event>* events) {
 }
 
 void KernelDataplane::Emit(const std::vector<Event>& events) {
-  if (events.empty()) return;
+  if (events.empty()) {
+    return;
+  }
   std::lock_guard lock(handler_mu_);
-  if (!event_handler_) return;
-  for (const Event& e : events) event_handler_(e);
+  if (!event_handler_) {
+    return;
+  }
+  for (const Event& e : events) {
+    event_handler_(e);
+  }
 }
 
 }  // namespace kernel
@@ -113,7 +131,9 @@ bool KernelL2tpAvailable() { return kernel::GenlSocket::Open().ok(); }
 absl::StatusOr<std::unique_ptr<Dataplane>> NewKernelDataplane(const DataplaneOptions& options) {
   absl::StatusOr<std::unique_ptr<kernel::KernelDataplane>> dp =
       kernel::KernelDataplane::Create(options);
-  if (!dp.ok()) return dp.status();
+  if (!dp.ok()) {
+    return dp.status();
+  }
   return std::unique_ptr<Dataplane>(*std::move(dp));
 }
 

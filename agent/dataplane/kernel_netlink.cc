@@ -35,13 +35,17 @@ int OnAck(nl_msg*, void* arg) {
 
 int OnValid(nl_msg* msg, void* arg) {
   auto* r = static_cast<Reply*>(arg);
-  if (r->on_reply != nullptr) (*r->on_reply)(nlmsg_hdr(msg));
+  if (r->on_reply != nullptr) {
+    (*r->on_reply)(nlmsg_hdr(msg));
+  }
   return NL_OK;
 }
 
 absl::StatusOr<NlSockPtr> Connect() {
   NlSockPtr sock(nl_socket_alloc());
-  if (sock == nullptr) return absl::ResourceExhaustedError("nl_socket_alloc failed");
+  if (sock == nullptr) {
+    return absl::ResourceExhaustedError("nl_socket_alloc failed");
+  }
   if (int rc = genl_connect(sock.get()); rc < 0) {
     return absl::UnavailableError(absl::StrCat("generic netlink: ", nl_geterror(rc)));
   }
@@ -84,7 +88,9 @@ absl::Status KernelError(int err, const std::string& what) {
 
 absl::StatusOr<std::unique_ptr<GenlSocket>> GenlSocket::Open() {
   absl::StatusOr<NlSockPtr> sock = Connect();
-  if (!sock.ok()) return sock.status();
+  if (!sock.ok()) {
+    return sock.status();
+  }
   int family = genl_ctrl_resolve(sock->get(), L2TP_GENL_NAME);
   if (family < 0) {
     return absl::NotFoundError(
@@ -104,14 +110,20 @@ absl::Status GenlSocket::Query(NlMsgPtr msg, const std::string& what,
 
 absl::Status GenlSocket::Transact(NlMsgPtr msg, const std::string& what,
                                   const std::function<void(nlmsghdr*)>* on_reply) {
-  if (msg == nullptr) return absl::ResourceExhaustedError(absl::StrCat(what, ": no message"));
+  if (msg == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": no message"));
+  }
   nlmsghdr* hdr = nlmsg_hdr(msg.get());
   bool dump = (hdr->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
-  if (!dump) hdr->nlmsg_flags |= NLM_F_ACK;  // a GET answers with the object, then an ACK
+  if (!dump) {
+    hdr->nlmsg_flags |= NLM_F_ACK;  // a GET answers with the object, then an ACK
+  }
   Reply reply;
   reply.on_reply = on_reply;
   std::unique_ptr<nl_cb, decltype(&nl_cb_put)> cb(nl_cb_alloc(NL_CB_DEFAULT), &nl_cb_put);
-  if (cb == nullptr) return absl::ResourceExhaustedError("nl_cb_alloc failed");
+  if (cb == nullptr) {
+    return absl::ResourceExhaustedError("nl_cb_alloc failed");
+  }
   nl_cb_err(cb.get(), NL_CB_CUSTOM, &OnError, &reply);
   nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, &OnAck, &reply);
   nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, &OnValid, &reply);
@@ -121,18 +133,28 @@ absl::Status GenlSocket::Transact(NlMsgPtr msg, const std::string& what,
   // A dump ends with NLMSG_DONE (nl_recvmsgs returns); a request ends with its ACK or error.
   while (true) {
     int rc = nl_recvmsgs(sock_.get(), cb.get());
-    if (reply.error != 0) return KernelError(reply.error, what);
-    if (rc < 0) return absl::InternalError(absl::StrCat(what, ": ", nl_geterror(rc)));
-    if (dump || reply.done) return absl::OkStatus();
+    if (reply.error != 0) {
+      return KernelError(reply.error, what);
+    }
+    if (rc < 0) {
+      return absl::InternalError(absl::StrCat(what, ": ", nl_geterror(rc)));
+    }
+    if (dump || reply.done) {
+      return absl::OkStatus();
+    }
   }
 }
 
 absl::StatusOr<std::unique_ptr<L2tpMonitor>> L2tpMonitor::Open() {
   absl::StatusOr<NlSockPtr> sock = Connect();
-  if (!sock.ok()) return sock.status();
+  if (!sock.ok()) {
+    return sock.status();
+  }
   nl_socket_disable_seq_check(sock->get());
   int group = genl_ctrl_resolve_grp(sock->get(), L2TP_GENL_NAME, L2TP_GENL_MCGROUP);
-  if (group < 0) return absl::NotFoundError("no \"l2tp\" multicast group");
+  if (group < 0) {
+    return absl::NotFoundError("no \"l2tp\" multicast group");
+  }
   if (int rc = nl_socket_add_membership(sock->get(), group); rc < 0) {
     return absl::InternalError(absl::StrCat("join l2tp multicast: ", nl_geterror(rc)));
   }
@@ -146,7 +168,9 @@ absl::Status L2tpMonitor::Drain(const std::function<void(nlmsghdr*)>& on_message
   Reply reply;
   reply.on_reply = &on_message;
   std::unique_ptr<nl_cb, decltype(&nl_cb_put)> cb(nl_cb_alloc(NL_CB_DEFAULT), &nl_cb_put);
-  if (cb == nullptr) return absl::ResourceExhaustedError("nl_cb_alloc failed");
+  if (cb == nullptr) {
+    return absl::ResourceExhaustedError("nl_cb_alloc failed");
+  }
   nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, &OnValid, &reply);
   nl_cb_set(
       cb.get(), NL_CB_SEQ_CHECK, NL_CB_CUSTOM, [](nl_msg*, void*) -> int { return NL_OK; },
@@ -155,9 +179,13 @@ absl::Status L2tpMonitor::Drain(const std::function<void(nlmsghdr*)>& on_message
   pollfd pfd{.fd = fd(), .events = POLLIN, .revents = 0};
   while (poll(&pfd, 1, 0) > 0) {
     int rc = nl_recvmsgs(sock_.get(), cb.get());
-    if (rc == -NLE_AGAIN) return absl::OkStatus();
+    if (rc == -NLE_AGAIN) {
+      return absl::OkStatus();
+    }
     // NLE_NOMEM here is ENOBUFS: notifications were lost; the caller must re-read the state.
-    if (rc < 0) return absl::DataLossError(absl::StrCat("l2tp multicast: ", nl_geterror(rc)));
+    if (rc < 0) {
+      return absl::DataLossError(absl::StrCat("l2tp multicast: ", nl_geterror(rc)));
+    }
   }
   return absl::OkStatus();
 }

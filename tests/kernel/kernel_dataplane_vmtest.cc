@@ -43,7 +43,9 @@ template <typename F>
 bool WaitFor(F cond, int seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
+    if (cond()) {
+      return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return cond();
@@ -65,7 +67,9 @@ int ManagedSocket(const TunnelConfig& c) {
   bool v4 = c.local.is_v4();
   int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC,
                   c.encap == Encap::kUdp ? 0 : kIpProtoL2tp);
-  if (fd < 0) return -1;
+  if (fd < 0) {
+    return -1;
+  }
   sockaddr_storage local{}, peer{};
   socklen_t len;
   if (c.encap == Encap::kUdp && v4) {
@@ -142,11 +146,15 @@ class KernelDataplaneTest : public ::testing::Test {
     for (Side* s : {&a_, &b_}) {
       EnterNs(s->name);
       if (absl::StatusOr<Snapshot> snap = s->dp->List(); snap.ok()) {
-        for (const TunnelConfig& t : snap->tunnels) (void)s->dp->DeleteTunnel(t.local_tunnel_id);
+        for (const TunnelConfig& t : snap->tunnels) {
+          (void)s->dp->DeleteTunnel(t.local_tunnel_id);
+        }
       }
       s->dp.reset();
     }
-    for (int fd : fds_) close(fd);
+    for (int fd : fds_) {
+      close(fd);
+    }
   }
 
   bool HasEvent(Side& s, Event::Kind kind, uint32_t tunnel, uint32_t session) {
@@ -154,7 +162,9 @@ class KernelDataplaneTest : public ::testing::Test {
         [&] {
           std::lock_guard lock(s.mu);
           for (const Event& e : s.events) {
-            if (e.kind == kind && e.tunnel_id == tunnel && e.session_id == session) return true;
+            if (e.kind == kind && e.tunnel_id == tunnel && e.session_id == session) {
+              return true;
+            }
           }
           return false;
         },
@@ -240,7 +250,9 @@ TEST_P(KernelTraffic, PingCrossesWithEachCookieLength) {
           .id = static_cast<uint32_t>(20 + 2 * cookie_len)};
     SCOPED_TRACE(absl::StrCat("cookie ", cookie_len));
     Make(pw);
-    if (HasFatalFailure()) return;
+    if (HasFatalFailure()) {
+      return;
+    }
     EXPECT_TRUE(Ping("a", Overlay(pw, 2)));
     EXPECT_TRUE(Ping("b", Overlay(pw, 1)));
     EnterNs("a");
