@@ -66,6 +66,7 @@ absl::StatusOr<DataplaneMode> ParseDataplaneMode(std::string_view s) {
   if (s == "auto") return DataplaneMode::kAuto;
   if (s == "kernel") return DataplaneMode::kKernel;
   if (s == "userspace") return DataplaneMode::kUserspace;
+  if (s == "fake") return DataplaneMode::kFake;
   return absl::InvalidArgumentError(
       absl::StrCat("dataplane: '", std::string(s), "' is not one of auto, kernel, userspace"));
 }
@@ -78,6 +79,8 @@ std::string_view DataplaneModeName(DataplaneMode m) {
       return "kernel";
     case DataplaneMode::kUserspace:
       return "userspace";
+    case DataplaneMode::kFake:
+      return "fake";
   }
   return "?";
 }

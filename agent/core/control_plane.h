@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -74,4 +75,16 @@ class NullControlPlane final : public ControlPlane {
   std::map<std::string, ObservedSession> sessions_;
 };
 
+}  // namespace pwire::agent
+
+namespace pwire::dataplane {
+class Dataplane;
+}
+namespace pwire::agent {
+class EventLoop;
+struct AgentConfig;
+// The control plane this build has: the L2TP engine glue when built in, else NullControlPlane.
+absl::StatusOr<std::unique_ptr<ControlPlane>> MakeControlPlane(EventLoop& loop,
+                                                               const AgentConfig& config,
+                                                               dataplane::Dataplane& dataplane);
 }  // namespace pwire::agent

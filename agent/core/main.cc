@@ -1,16 +1,96 @@
-// pwire-agent: wiring only. Parses the configuration, starts logging, the event loop and the
-// agent, and runs until SIGINT or SIGTERM.
+// pwire-agent: wiring only. Parses the configuration, starts logging, the data plane, the
+// control plane, the agent on its event loop, the metrics endpoint and the server connection,
+// then runs until SIGINT or SIGTERM.
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
 
+#include "agent/core/agent.h"
 #include "agent/core/config.h"
+#include "agent/core/control_plane.h"
 #include "agent/core/event_loop.h"
 #include "agent/core/logging.h"
 #include "agent/core/metrics.h"
+#include "agent/core/server_connection.h"
+#include "agent/core/systemd.h"
+#include "agent/dataplane/fake_dataplane.h"
 #include "spdlog/spdlog.h"
+
+namespace pwire::agent {
+namespace {
+
+absl::StatusOr<std::unique_ptr<dataplane::Dataplane>> MakeDataplane(DataplaneMode mode) {
+  if (mode == DataplaneMode::kFake) return std::make_unique<dataplane::FakeDataplane>();
+  auto kind = dataplane::ParseDataplaneKind(DataplaneModeName(mode));
+  if (!kind.ok()) return kind.status();
+  return dataplane::CreateDataplane(*kind, dataplane::DataplaneOptions{});
+}
+
+int Fail(const absl::Status& s) {
+  spdlog::critical("{}", s.ToString());
+  return 1;
+}
+
+int Run(const AgentConfig& cfg) {
+  auto loop = EventLoop::Create();
+  if (!loop.ok()) return Fail(loop.status());
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  (void)(*loop)->AddFd(sfd, EPOLLIN, [&](uint32_t) {
+    spdlog::info("signal received, stopping");
+    (*loop)->Stop();
+  });
+
+  auto dp = MakeDataplane(cfg.dataplane);
+  if (!dp.ok()) return Fail(dp.status());
+  spdlog::info("dataplane: {}", (*dp)->GetCapabilities().name);
+  auto cp = MakeControlPlane(**loop, cfg, **dp);
+  if (!cp.ok()) return Fail(cp.status());
+  Agent agent(**loop, cfg, **dp, **cp);
+  if (auto s = agent.Start(); !s.ok()) return Fail(s);
+
+  std::unique_ptr<MetricsServer> metrics;
+  if (!cfg.metrics_listen.empty()) {
+    auto m =
+        MetricsServer::Start(**loop, cfg.metrics_listen, [&] { return agent.CollectMetrics(); });
+    if (!m.ok()) return Fail(m.status());
+    metrics = std::move(*m);
+    spdlog::info("metrics on http://{}/metrics", cfg.metrics_listen);
+  }
+
+  EventLoop* l = loop->get();
+  ServerConnection conn(
+      {cfg.server, cfg.tls_ca, cfg.tls_cert, cfg.tls_key},
+      {.make_hello = [&] { return agent.MakeHello(); },
+       .on_welcome = [&, l](const v1::Welcome& w) { l->Post([&, w] { agent.OnWelcome(w); }); },
+       .on_desired_state =
+           [&, l](const v1::DesiredState& d) { l->Post([&, d] { agent.OnDesiredState(d); }); },
+       .on_disconnected = [&,
+                           l](const absl::Status&) { l->Post([&] { agent.OnDisconnected(); }); }},
+      std::make_unique<base::SystemRandom>());
+  agent.SetSender([&](v1::AgentMessage m) { return conn.Send(std::move(m)); });
+  if (cfg.server != "none") {
+    if (auto s = conn.Start(); !s.ok()) return Fail(s);
+  }
+  spdlog::info("pwire-agent running agent_id={} server={} underlay={}", cfg.agent_id, cfg.server,
+               cfg.underlay.front());
+  NotifyReady();
+  (*loop)->Run();
+  NotifyStopping();
+  conn.Stop();
+  metrics.reset();
+  close(sfd);
+  return 0;
+}
+
+}  // namespace
+}  // namespace pwire::agent
 
 int main(int argc, char** argv) {
   using namespace pwire::agent;
@@ -27,35 +107,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pwire-agent: %s\n", std::string(s.message()).c_str());
     return 2;
   }
-  auto loop = EventLoop::Create();
-  if (!loop.ok()) {
-    spdlog::critical("event loop: {}", loop.status().ToString());
-    return 1;
-  }
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
-  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  (void)(*loop)->AddFd(sfd, EPOLLIN, [&](uint32_t) {
-    spdlog::info("signal received, stopping");
-    (*loop)->Stop();
-  });
-  std::unique_ptr<MetricsServer> metrics;
-  if (!cfg->metrics_listen.empty()) {
-    auto m = MetricsServer::Start(**loop, cfg->metrics_listen,
-                                  [] { return std::vector<MetricFamily>{}; });
-    if (!m.ok()) {
-      spdlog::critical("{}", m.status().ToString());
-      return 1;
-    }
-    metrics = std::move(*m);
-  }
-  spdlog::info("pwire-agent starting agent_id={} server={} dataplane={}", cfg->agent_id,
-               cfg->server, DataplaneModeName(cfg->dataplane));
-  (*loop)->Run();
-  metrics.reset();
-  close(sfd);
-  return 0;
+  return Run(*cfg);
 }

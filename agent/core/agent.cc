@@ -1,0 +1,482 @@
+// Agent: applier, status and metrics. See agent.h.
+#include "agent/core/agent.h"
+
+#include <unistd.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace pwire::agent {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kReconcilePeriod{2000};
+constexpr milliseconds kReportDelay{100};  // status changes coalesce, then go within 1 s
+constexpr char kVersion[] = "0.1.0";
+
+v1::PseudowireSpec::Type ToProtoType(dataplane::PwType t) {
+  switch (t) {
+    case dataplane::PwType::kEthernet:
+      return v1::PseudowireSpec::ETHERNET;
+    case dataplane::PwType::kEthernetVlan:
+      return v1::PseudowireSpec::ETHERNET_VLAN;
+    case dataplane::PwType::kFrameRelayDlci:
+      return v1::PseudowireSpec::FRAME_RELAY_DLCI;
+    case dataplane::PwType::kAtmAal5SduVcc:
+      return v1::PseudowireSpec::ATM_AAL5_SDU;
+    case dataplane::PwType::kAtmCellVcc:
+      return v1::PseudowireSpec::ATM_CELL_VCC;
+    case dataplane::PwType::kAtmCellVpc:
+      return v1::PseudowireSpec::ATM_CELL_VPC;
+    case dataplane::PwType::kAtmCellPort:
+      return v1::PseudowireSpec::ATM_CELL_PORT;
+    case dataplane::PwType::kHdlc:
+      return v1::PseudowireSpec::HDLC;
+    case dataplane::PwType::kPpp:
+      return v1::PseudowireSpec::PPP;
+  }
+  return v1::PseudowireSpec::TYPE_UNSPECIFIED;
+}
+
+v1::DataPlane ToProtoDataPlane(const std::string& name) {
+  if (name == "kernel") return v1::DATA_PLANE_KERNEL;
+  if (name == "userspace") return v1::DATA_PLANE_USERSPACE;
+  if (name == "fake") return v1::DATA_PLANE_FAKE;
+  return v1::DATA_PLANE_UNSPECIFIED;
+}
+
+void ToProtoCounters(const dataplane::Stats& s, v1::Counters* c) {
+  c->set_tx_packets(s.tx_packets);
+  c->set_tx_bytes(s.tx_bytes);
+  c->set_tx_errors(s.tx_errors);
+  c->set_rx_packets(s.rx_packets);
+  c->set_rx_bytes(s.rx_bytes);
+  c->set_rx_errors(s.rx_errors);
+  c->set_rx_cookie_discards(s.rx_cookie_discards);
+  c->set_rx_seq_discards(s.rx_seq_discards);
+  c->set_rx_oos_packets(s.rx_oos_packets);
+  c->set_rx_invalid(s.rx_malformed);
+}
+
+const dataplane::SessionConfig* FindProgrammed(const dataplane::Snapshot& snap, uint32_t tunnel,
+                                               uint32_t session) {
+  for (const auto& s : snap.sessions) {
+    if (s.tunnel_id == tunnel && s.local_session_id == session) return &s;
+  }
+  return nullptr;
+}
+
+std::string PwOf(const Action& a) {
+  if (auto* x = std::get_if<action::OpenTunnel>(&a)) return x->for_pw;
+  if (auto* x = std::get_if<action::OpenSession>(&a)) return x->pw;
+  if (auto* x = std::get_if<action::CloseSession>(&a)) return x->pw;
+  if (auto* x = std::get_if<action::ProgramSession>(&a)) return x->pw;
+  return "";
+}
+
+uint32_t RouterIdFrom(const std::vector<std::string>& underlay) {
+  for (const auto& u : underlay) {
+    auto a = dataplane::IpAddress::Parse(u);
+    if (a.ok() && a->is_v4()) {
+      return uint32_t{a->bytes[0]} << 24 | uint32_t{a->bytes[1]} << 16 |
+             uint32_t{a->bytes[2]} << 8 | a->bytes[3];
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+absl::StatusOr<DesiredPseudowire> FromLocal(const LocalPseudowire& l,
+                                            const std::string& default_local) {
+  v1::PseudowireAssignment a;
+  a.set_name(absl::StrCat("local/", l.name));
+  a.set_type(v1::PseudowireSpec::ETHERNET);
+  a.set_mode(v1::PseudowireSpec::STATIC);
+  a.set_local_address(l.local_address.empty() ? default_local : l.local_address);
+  a.mutable_peer()->set_address(l.peer_address);
+  a.mutable_peer()->set_external(true);
+  if (l.udp_port == 0) {
+    a.mutable_params()->set_encapsulation(v1::PseudowireClass::IP);
+  } else {
+    a.mutable_params()->set_udp_port(l.udp_port);
+    a.mutable_peer()->set_udp_port(l.udp_port);
+  }
+  a.mutable_params()->set_l2_sublayer(l.default_sublayer ? v1::PseudowireClass::DEFAULT_SUBLAYER
+                                                         : v1::PseudowireClass::NO_SUBLAYER);
+  a.set_local_session_id(l.local_session_id);
+  a.set_remote_session_id(l.remote_session_id);
+  a.set_local_cookie(absl::HexStringToBytes(l.local_cookie_hex));
+  a.set_remote_cookie(absl::HexStringToBytes(l.remote_cookie_hex));
+  if (!l.interface.empty()) a.mutable_circuit()->set_interface(l.interface);
+  a.mutable_circuit()->set_pw_interface_name(l.session_ifname);
+  return FromAssignment(a);
+}
+
+Agent::Agent(EventLoop& loop, AgentConfig config, dataplane::Dataplane& dataplane,
+             ControlPlane& control)
+    : loop_(loop), config_(std::move(config)), dp_(dataplane), cp_(control) {}
+
+Agent::~Agent() {
+  if (periodic_) loop_.Cancel(periodic_);
+  if (counters_timer_) loop_.Cancel(counters_timer_);
+}
+
+absl::Status Agent::Start() {
+  for (const auto& l : config_.local_pseudowires) {
+    auto pw = FromLocal(l, config_.underlay.empty() ? "" : config_.underlay.front());
+    if (!pw.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("local_pseudowires '", l.name, "': ", pw.status().message()));
+    }
+    local_[pw->name] = std::move(*pw);
+  }
+  cp_.SetChangeHandler([this] { RequestReconcile(); });
+  dp_.SetEventHandler([this](const dataplane::Event& ev) {
+    // Called on a data plane thread.
+    loop_.Post([this, detail = ev.detail] {
+      spdlog::info("dataplane event: {}", detail);
+      RequestReconcile();
+    });
+  });
+  RebuildDesired();
+  auto applied = Reconcile();
+  spdlog::info("start: adopted data plane state, {} actions applied", applied.size());
+  periodic_ = loop_.ScheduleAt(loop_.Now() + kReconcilePeriod, [this] {
+    periodic_ = 0;
+    RequestReconcile();
+  });
+  return absl::OkStatus();
+}
+
+void Agent::RebuildDesired() {
+  desired_ = server_desired_;
+  for (const auto& [name, pw] : local_) desired_.pseudowires[name] = pw;
+  cp_.SetDesired(&desired_);
+}
+
+v1::Hello Agent::MakeHello() const {
+  v1::Hello h;
+  h.set_agent_id(config_.agent_id);
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  h.set_hostname(host);
+  for (const auto& u : config_.underlay) h.add_underlay_addresses(u);
+  h.set_software_version(kVersion);
+  h.set_router_id(RouterIdFrom(config_.underlay));
+  h.set_applied_version(applied_version_);
+  auto caps = dp_.GetCapabilities();
+  auto* c = h.mutable_capabilities();
+  c->add_data_planes(ToProtoDataPlane(caps.name));
+  for (auto t : caps.pw_types) c->add_pseudowire_types(ToProtoType(t));
+  c->set_kernel_l2tp(caps.name == "kernel");
+  c->set_ipv6(caps.ipv6);
+  if (caps.encap_udp) c->add_encapsulations(v1::PseudowireClass::UDP);
+  if (caps.encap_ip) c->add_encapsulations(v1::PseudowireClass::IP);
+  return h;
+}
+
+bool Agent::Send(v1::AgentMessage msg) { return sender_ && sender_(std::move(msg)); }
+
+void Agent::OnWelcome(const v1::Welcome& welcome) {
+  connected_ = true;
+  if (welcome.has_report_interval()) {
+    auto ms =
+        welcome.report_interval().seconds() * 1000 + welcome.report_interval().nanos() / 1000000;
+    if (ms >= 100) report_interval_ = milliseconds(ms);
+  }
+  spdlog::info("server: connected as {}", welcome.agent());
+  v1::AgentMessage m;
+  *m.mutable_status() = BuildStatusReport(/*full=*/true);
+  Send(std::move(m));
+  ScheduleCounters();
+}
+
+void Agent::OnDisconnected() {
+  connected_ = false;
+  reported_.clear();  // The next connection gets a full report.
+}
+
+void Agent::OnDesiredState(const v1::DesiredState& state) {
+  std::vector<ConversionError> errors;
+  DesiredSnapshot snap = FromProto(state, errors);
+  spdlog::info("desired state version={} pseudowires={} errors={}", state.version(),
+               snap.pseudowires.size(), errors.size());
+  server_desired_ = std::move(snap);
+  have_server_state_ = true;
+  RebuildDesired();
+  applied_version_ = state.version();
+  v1::AgentMessage m;
+  if (errors.empty()) {
+    m.mutable_ack()->set_version(state.version());
+  } else {
+    ++desired_nacks_;
+    auto* n = m.mutable_nack();
+    n->set_version(state.version());
+    n->set_error_detail(absl::StrCat(errors.size(), " pseudowire(s) refused; the rest applied"));
+    for (const auto& e : errors) {
+      auto* pe = n->add_errors();
+      pe->set_name(e.name);
+      pe->set_message(e.message);
+      spdlog::warn("desired state: {}: {}", e.name, e.message);
+    }
+  }
+  Send(std::move(m));
+  Reconcile();
+}
+
+void Agent::RequestReconcile() {
+  if (reconcile_pending_) return;
+  reconcile_pending_ = true;
+  loop_.Post([this] {
+    reconcile_pending_ = false;
+    Reconcile();
+  });
+}
+
+std::vector<AppliedAction> Agent::Reconcile() {
+  std::vector<AppliedAction> applied;
+  for (int round = 0; round < 4; ++round) {
+    ObservedState obs;
+    obs.tunnels = cp_.tunnels();
+    obs.sessions = cp_.sessions();
+    auto snap = dp_.List();
+    if (!snap.ok()) {
+      spdlog::error("dataplane list: {}", snap.status().ToString());
+      break;
+    }
+    obs.dataplane = std::move(*snap);
+    dp_snapshot_ = obs.dataplane;
+    auto plan = Plan(desired_, obs);
+    if (!have_server_state_) {
+      // Until the server's first desired state arrives, what exists is adopted as it is:
+      // nothing is removed (a restarted agent keeps forwarding).
+      std::erase_if(plan, [](const Action& a) {
+        return std::holds_alternative<action::RemoveSession>(a) ||
+               std::holds_alternative<action::RemoveTunnel>(a) ||
+               std::holds_alternative<action::CloseSession>(a) ||
+               std::holds_alternative<action::CloseTunnel>(a);
+      });
+    }
+    if (plan.empty()) break;
+    bool progress = false;
+    for (const auto& a : plan) {
+      absl::Status s = Apply(a);
+      std::string pw = PwOf(a);
+      if (s.ok()) {
+        ++actions_ok_;
+        progress = true;
+        if (!pw.empty()) last_error_.erase(pw);
+        spdlog::debug("applied: {}", ActionToString(a));
+      } else {
+        ++actions_failed_;
+        if (!pw.empty()) last_error_[pw] = std::string(s.message());
+        spdlog::warn("apply failed: {}: {}", ActionToString(a), s.ToString());
+      }
+      applied.push_back({a, s});
+    }
+    // Dynamic actions complete through engine events; only data plane work loops here.
+    bool only_dataplane = std::all_of(plan.begin(), plan.end(), [](const Action& a) {
+      return std::holds_alternative<action::ProgramSession>(a) ||
+             std::holds_alternative<action::ProgramTunnel>(a) ||
+             std::holds_alternative<action::RemoveSession>(a) ||
+             std::holds_alternative<action::RemoveTunnel>(a);
+    });
+    if (!progress || !only_dataplane) break;
+  }
+  if (auto snap = dp_.List(); snap.ok()) dp_snapshot_ = std::move(*snap);
+  ReportChanges();
+  if (!periodic_) {
+    periodic_ = loop_.ScheduleAt(loop_.Now() + kReconcilePeriod, [this] {
+      periodic_ = 0;
+      RequestReconcile();
+    });
+  }
+  return applied;
+}
+
+absl::Status Agent::Apply(const Action& a) {
+  if (auto* x = std::get_if<action::OpenTunnel>(&a)) {
+    auto it = desired_.pseudowires.find(x->for_pw);
+    if (it == desired_.pseudowires.end()) return absl::InternalError("pseudowire vanished");
+    return cp_.OpenTunnel(x->key, it->second);
+  }
+  if (auto* x = std::get_if<action::CloseTunnel>(&a)) return cp_.CloseTunnel(x->tunnel_id);
+  if (auto* x = std::get_if<action::OpenSession>(&a)) {
+    auto it = desired_.pseudowires.find(x->pw);
+    if (it == desired_.pseudowires.end()) return absl::InternalError("pseudowire vanished");
+    return cp_.OpenSession(x->tunnel_id, it->second);
+  }
+  if (auto* x = std::get_if<action::CloseSession>(&a)) return cp_.CloseSession(x->pw);
+  if (auto* x = std::get_if<action::ProgramTunnel>(&a)) {
+    dataplane::TunnelConfig c = x->config;
+    if (c.mode == dataplane::TunnelMode::kManaged) {
+      c.fd = cp_.TunnelFd(c.local_tunnel_id);
+      if (c.fd < 0) return absl::FailedPreconditionError("managed tunnel has no socket");
+    }
+    return dp_.CreateTunnel(c);
+  }
+  if (auto* x = std::get_if<action::RemoveTunnel>(&a)) return dp_.DeleteTunnel(x->tunnel_id);
+  if (auto* x = std::get_if<action::ProgramSession>(&a)) return dp_.CreateSession(x->config);
+  if (auto* x = std::get_if<action::RemoveSession>(&a)) {
+    return dp_.DeleteSession(x->tunnel_id, x->session_id);
+  }
+  return absl::InternalError("unknown action");
+}
+
+v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
+  v1::EndpointStatus st;
+  st.set_agent(absl::StrCat("agents/", config_.agent_id));
+  st.set_observed_generation(pw.generation);
+  auto caps = dp_.GetCapabilities();
+  st.set_data_plane(ToProtoDataPlane(caps.name));
+  st.set_l2_sublayer(pw.session.sublayer == dataplane::Sublayer::kNone
+                         ? v1::PseudowireClass::NO_SUBLAYER
+                         : v1::PseudowireClass::DEFAULT_SUBLAYER);
+  st.set_sequencing(pw.session.send_seq);
+  const dataplane::SessionConfig* prog = nullptr;
+  if (pw.is_static) {
+    prog = FindProgrammed(dp_snapshot_, pw.session.tunnel_id, pw.session.local_session_id);
+    st.set_session_state(prog ? v1::SESSION_STATIC : v1::SESSION_FAILED);
+    st.set_local_control_connection_id(pw.tunnel_config.local_tunnel_id);
+    st.set_remote_control_connection_id(pw.tunnel_config.peer_tunnel_id);
+  } else {
+    auto s = cp_.sessions().find(pw.name);
+    if (s == cp_.sessions().end()) {
+      st.set_session_state(pw.role == PwRole::kResponder ? v1::SESSION_IDLE
+                                                         : v1::SESSION_WAIT_CONTROL_CONNECTION);
+    } else {
+      auto t = cp_.tunnels().find(s->second.tunnel_id);
+      bool tunnel_up = t != cp_.tunnels().end() && t->second.state == LinkState::kEstablished;
+      switch (s->second.state) {
+        case LinkState::kEstablished:
+          st.set_session_state(v1::SESSION_ESTABLISHED);
+          break;
+        case LinkState::kConnecting:
+          st.set_session_state(tunnel_up ? v1::SESSION_WAIT_REPLY
+                                         : v1::SESSION_WAIT_CONTROL_CONNECTION);
+          break;
+        case LinkState::kClosing:
+          st.set_session_state(v1::SESSION_IDLE);
+          break;
+      }
+      if (t != cp_.tunnels().end()) {
+        st.set_local_control_connection_id(t->second.local_id);
+        st.set_remote_control_connection_id(t->second.peer_id);
+        st.set_control_connection(absl::StrCat(t->second.local_id, "/", t->second.peer_id));
+      }
+      prog = FindProgrammed(dp_snapshot_, s->second.tunnel_id, s->second.local_session_id);
+      st.set_local_session_id(s->second.local_session_id);
+      st.set_remote_session_id(s->second.peer_session_id);
+      st.set_local_cookie_length(static_cast<uint32_t>(s->second.cookie.size()));
+      st.set_remote_cookie_length(static_cast<uint32_t>(s->second.peer_cookie.size()));
+    }
+  }
+  if (prog) {
+    st.set_local_session_id(prog->local_session_id);
+    st.set_remote_session_id(prog->peer_session_id);
+    st.set_local_cookie_length(static_cast<uint32_t>(prog->cookie.size()));
+    st.set_remote_cookie_length(static_cast<uint32_t>(prog->peer_cookie.size()));
+    st.set_interface_name(prog->ifname);
+    st.mutable_local_circuit()->set_active(true);
+    st.mutable_local_circuit()->set_raw(1);
+  }
+  auto err = last_error_.find(pw.name);
+  if (err != last_error_.end()) {
+    st.set_last_error(err->second);
+  } else if (!prog && !pw.is_static) {
+    st.set_last_error(cp_.LastError(pw.name));
+  }
+  return st;
+}
+
+v1::StatusReport Agent::BuildStatusReport(bool full) {
+  v1::StatusReport r;
+  r.set_full(full);
+  std::map<std::string, std::string> now;
+  for (const auto& [name, pw] : desired_.pseudowires) {
+    if (name.starts_with("local/")) continue;  // Not the server's business.
+    v1::EndpointStatus st = EndpointStatusFor(pw);
+    std::string key = st.SerializeAsString();
+    now[name] = key;
+    if (full || reported_[name] != key) {
+      auto* e = r.add_pseudowires();
+      e->set_name(name);
+      *e->mutable_status() = std::move(st);
+    }
+  }
+  if (!full) {
+    for (const auto& [name, key] : reported_) {
+      if (!now.count(name)) r.add_removed(name);
+    }
+  }
+  for (const auto& [id, t] : cp_.tunnels()) {
+    auto* c = r.add_control_connections();
+    c->set_local_id(t.local_id);
+    c->set_remote_id(t.peer_id);
+    c->set_local_address(t.key.local);
+    c->set_peer_address(t.key.peer);
+    c->set_state(t.state == LinkState::kEstablished ? v1::CC_ESTABLISHED
+                 : t.state == LinkState::kClosing   ? v1::CC_CLOSED
+                                                    : v1::CC_WAIT_CTL_REPLY);
+  }
+  reported_ = std::move(now);
+  return r;
+}
+
+void Agent::ReportChanges() {
+  if (!connected_ || report_pending_) return;
+  report_pending_ = true;
+  loop_.ScheduleAt(loop_.Now() + kReportDelay, [this] {
+    report_pending_ = false;
+    if (!connected_) return;
+    v1::StatusReport r = BuildStatusReport(/*full=*/false);
+    if (r.pseudowires_size() == 0 && r.removed_size() == 0) return;
+    v1::AgentMessage m;
+    *m.mutable_status() = std::move(r);
+    Send(std::move(m));
+  });
+}
+
+std::map<std::pair<uint32_t, uint32_t>, std::string> Agent::SessionNames() const {
+  std::map<std::pair<uint32_t, uint32_t>, std::string> names;
+  for (const auto& [n, pw] : desired_.pseudowires) {
+    if (pw.is_static) {
+      names[{pw.session.tunnel_id, pw.session.local_session_id}] = n;
+    } else if (auto o = cp_.sessions().find(n); o != cp_.sessions().end()) {
+      names[{o->second.tunnel_id, o->second.local_session_id}] = n;
+    }
+  }
+  return names;
+}
+
+v1::CountersReport Agent::BuildCountersReport() {
+  v1::CountersReport r;
+  auto names = SessionNames();
+  for (const auto& s : dp_snapshot_.sessions) {
+    auto n = names.find({s.tunnel_id, s.local_session_id});
+    if (n == names.end() || n->second.starts_with("local/")) continue;
+    auto stats = dp_.SessionStats(s.tunnel_id, s.local_session_id);
+    if (!stats.ok()) continue;
+    auto* c = r.add_pseudowires();
+    c->set_name(n->second);
+    ToProtoCounters(*stats, c->mutable_counters());
+  }
+  return r;
+}
+
+void Agent::ScheduleCounters() {
+  if (counters_timer_) loop_.Cancel(counters_timer_);
+  counters_timer_ = loop_.ScheduleAt(loop_.Now() + report_interval_, [this] {
+    counters_timer_ = 0;
+    if (!connected_) return;
+    v1::AgentMessage m;
+    *m.mutable_counters() = BuildCountersReport();
+    Send(std::move(m));
+    ScheduleCounters();
+  });
+}
+
+}  // namespace pwire::agent

@@ -1,0 +1,103 @@
+// pwire::agent::Agent: the agent's state and behaviour on its event loop. It holds the
+// desired snapshot (from the server, plus locally configured static pseudowires), observes
+// the control plane and the data plane, runs the reconciler's plan and applies it (reporting
+// what was really applied), acks or nacks each desired version, reports status changes to
+// the server within a second and counters periodically, and exposes Prometheus metrics.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+
+#include "agent/core/config.h"
+#include "agent/core/control_plane.h"
+#include "agent/core/desired.h"
+#include "agent/core/event_loop.h"
+#include "agent/core/metrics.h"
+#include "agent/core/reconciler.h"
+#include "agent/dataplane/dataplane.h"
+#include "pwire/v1/agent_service.pb.h"
+
+namespace pwire::agent {
+
+struct AppliedAction {
+  Action action;
+  absl::Status status;
+};
+
+class Agent {
+ public:
+  using Sender = std::function<bool(v1::AgentMessage)>;
+
+  Agent(EventLoop& loop, AgentConfig config, dataplane::Dataplane& dataplane,
+        ControlPlane& control);
+  ~Agent();
+
+  // Loop thread. Converts the local pseudowires, reconciles once (adopting what the data
+  // plane already holds) and starts the periodic reconcile.
+  absl::Status Start();
+
+  // Thread-safe: the Hello for the next dial.
+  v1::Hello MakeHello() const;
+
+  // Loop thread: the server connection's events (posted by main.cc).
+  void SetSender(Sender sender) { sender_ = std::move(sender); }
+  void OnWelcome(const v1::Welcome& welcome);
+  void OnDesiredState(const v1::DesiredState& state);
+  void OnDisconnected();
+
+  // Loop thread. Plans and applies until converged or no progress; returns what it applied.
+  std::vector<AppliedAction> Reconcile();
+  // Asks for a reconcile soon (coalesces many requests into one). Loop thread.
+  void RequestReconcile();
+
+  v1::StatusReport BuildStatusReport(bool full);
+  v1::CountersReport BuildCountersReport();
+  std::vector<MetricFamily> CollectMetrics() const;
+
+  const DesiredSnapshot& desired() const { return desired_; }
+  uint64_t applied_version() const { return applied_version_; }
+
+ private:
+  absl::Status Apply(const Action& action);
+  v1::EndpointStatus EndpointStatusFor(const DesiredPseudowire& pw) const;
+  void ReportChanges();
+  void ScheduleCounters();
+  void RebuildDesired();
+  bool Send(v1::AgentMessage msg);
+  // Pseudowire name of each (tunnel id, local session id) this agent runs.
+  std::map<std::pair<uint32_t, uint32_t>, std::string> SessionNames() const;
+
+  EventLoop& loop_;
+  AgentConfig config_;
+  dataplane::Dataplane& dp_;
+  ControlPlane& cp_;
+  Sender sender_;
+  bool connected_ = false;
+  bool have_server_state_ = false;
+
+  DesiredSnapshot server_desired_;
+  std::map<std::string, DesiredPseudowire> local_;  // from the config file
+  DesiredSnapshot desired_;                         // server's + local
+  std::atomic<uint64_t> applied_version_{0};
+
+  dataplane::Snapshot dp_snapshot_;
+  std::map<std::string, std::string> last_error_;  // per pseudowire, from the applier
+  std::map<std::string, std::string> reported_;    // per pseudowire, last status sent
+  bool reconcile_pending_ = false;
+  bool report_pending_ = false;
+  EventLoop::TimerId periodic_ = 0;
+  EventLoop::TimerId counters_timer_ = 0;
+  std::chrono::milliseconds report_interval_{10000};
+  uint64_t actions_ok_ = 0;
+  uint64_t actions_failed_ = 0;
+  uint64_t desired_nacks_ = 0;
+};
+
+// A locally configured static pseudowire as the reconciler sees it.
+absl::StatusOr<DesiredPseudowire> FromLocal(const LocalPseudowire& pw,
+                                            const std::string& default_local);
+
+}  // namespace pwire::agent
