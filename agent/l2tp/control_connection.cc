@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <utility>
 
-#include "agent/l2tp/cc_auth.h"
+#include "agent/l2tp/digest.h"
 #include "pwire/base/bytes.h"
 
 namespace pwire::l2tp {
@@ -31,7 +31,10 @@ ControlConnection::ControlConnection(Engine& engine, uint32_t local_id, const Pe
       peer_(peer),
       auth_(std::move(auth)),
       reliable_(engine.config_.reliable, *this) {
-  if (!auth_.secrets.empty()) {
+  for (size_t i = 0; i < auth_.secrets.size() && i < 2; ++i) {
+    keys_.push_back(DigestKey{auth_.digest, DeriveSharedKey(auth_.secrets[i])});
+  }
+  if (!keys_.empty()) {
     local_nonce_.resize(kNonceLength);
     engine_.random_.Fill(local_nonce_);
   }
@@ -62,11 +65,19 @@ Bytes ControlConnection::Encode(const Message& m, uint16_t ns, uint16_t nr) cons
   return *std::move(out);
 }
 
-void ControlConnection::Sign(Bytes& packet, bool sccrq) const {
-  if (auth_.secrets.empty()) return;
-  const size_t at = Prefix(engine_.config_.transport);
-  std::span<uint8_t> message(packet.data() + at, packet.size() - at);
-  SignMessage(message, auth_, sccrq ? Bytes{} : local_nonce_, sccrq ? Bytes{} : peer_nonce_);
+void ControlConnection::Sign(Bytes& packet) const {
+  if (keys_.empty()) return;
+  absl::Status s = SignControl(packet, engine_.config_.transport, keys_, local_nonce_, peer_nonce_);
+  if (!s.ok()) {  // our own message: a broken invariant
+    std::fprintf(stderr, "l2tp: cannot sign: %s\n", std::string(s.message()).c_str());
+    std::abort();
+  }
+}
+
+bool ControlConnection::Verify(std::span<const uint8_t> message,
+                               std::span<const uint8_t> peer_nonce) const {
+  // `message` starts at the T bit, i.e. the UDP form whatever the transport.
+  return VerifyControl(message, Transport::kUdp, keys_, local_nonce_, peer_nonce).ok();
 }
 
 void ControlConnection::Queue(Instant now, Message message) {
@@ -78,16 +89,14 @@ void ControlConnection::SendMessage(std::vector<uint8_t>& message, uint16_t ns, 
   const size_t at = Prefix(engine_.config_.transport);
   base::StoreBe16(&message[at + 8], ns);
   base::StoreBe16(&message[at + 10], nr);
-  const bool sccrq =
-      base::LoadBe16(&message[at + 18]) == static_cast<uint16_t>(MessageType::kSccrq);
-  Sign(message, sccrq);
+  Sign(message);
   engine_.packets_.push_back(Datagram{peer_, message});
 }
 
 void ControlConnection::SendAck(uint16_t ns, uint16_t nr) {
   // L2TPv3 explicit acknowledgement: the ACK message (type 20), signed like any other.
   Bytes packet = Encode(Start(MessageType::kAck).Build(), ns, nr);
-  Sign(packet, false);
+  Sign(packet);
   engine_.packets_.push_back(Datagram{peer_, std::move(packet)});
 }
 
@@ -152,7 +161,7 @@ void ControlConnection::AcceptSccrq(Instant now, const ControlHeaderView& view) 
     return;
   }
   // The SCCRQ digest uses no nonces (§5.4.1); verify before using anything.
-  if (!auth_.secrets.empty() && !VerifyMessage(view.message, auth_, {}, {})) {
+  if (!keys_.empty() && !Verify(view.message, {})) {
     ++engine_.stats_.auth_failures;
     finished_ = true;
     return;
@@ -189,10 +198,10 @@ bool ControlConnection::Authentic(const ControlHeaderView& view, const Message& 
     // The SCCRP brings the peer's nonce, which its digest already uses (§5.4.1).
     auto nonce = m.Get<avp::ControlMessageAuthNonce>();
     if (!nonce) return false;
-    return VerifyMessage(view.message, auth_, *nonce, local_nonce_);
+    return Verify(view.message, *nonce);
   }
   if (peer_nonce_.empty()) return false;
-  return VerifyMessage(view.message, auth_, peer_nonce_, local_nonce_);
+  return Verify(view.message, peer_nonce_);
 }
 
 void ControlConnection::OnPacket(Instant now, const PeerAddress& from,

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/l2tp/digest.h"
 #include "agent/l2tp/engine.h"
 #include "agent/l2tp/fsm.h"
 #include "agent/l2tp/message.h"
@@ -94,7 +95,8 @@ class ControlConnection final : public Reliable::Sink {
   void CleanUp(Instant now, ResultCode result, std::string reason, bool send_stop);
   bool LearnPeer(const Message& m, ResultCode& why);
   Bytes Encode(const Message& m, uint16_t ns, uint16_t nr) const;
-  void Sign(Bytes& packet, bool sccrq) const;
+  void Sign(Bytes& packet) const;
+  bool Verify(std::span<const uint8_t> message, std::span<const uint8_t> peer_nonce) const;
   void ScheduleHello(Instant now);
   uint16_t ReceiveWindow() const;
 
@@ -103,6 +105,7 @@ class ControlConnection final : public Reliable::Sink {
   uint32_t remote_id_ = 0;
   PeerAddress peer_;
   AuthConfig auth_;
+  std::vector<DigestKey> keys_;  // derived once from auth_.secrets (§5.4.1)
   CcState state_ = CcState::kIdle;
   bool initiator_ = false;
   bool closing_ = false;   // StopCCN sent or received: holding state (§4.2, §7.5)
