@@ -231,6 +231,9 @@ class Engine {
   std::unordered_map<uint32_t, std::unique_ptr<ControlConnection>> ccs_;
   std::unordered_map<uint32_t, std::unique_ptr<Session>> sessions_;
   uint32_t call_serial_ = 0;
+  // Our ICRQs/OCRQs awaiting a reply, by "ccid/remote end id": finds session ties (§5.4.4)
+  // without scanning every session.
+  std::unordered_map<std::string, uint32_t> pending_requests_;
   std::vector<Datagram> packets_;
   std::vector<Event> events_;
   EngineStats stats_;

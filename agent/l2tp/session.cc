@@ -67,7 +67,30 @@ class SessionTable {
     e.sessions_.emplace(ref.local_id, std::move(s));
     return ref;
   }
-  static void Erase(Engine& e, uint32_t id) { e.sessions_.erase(id); }
+  static void Erase(Engine& e, uint32_t id) {
+    if (Session* s = Get(e, id)) Unpend(e, *s);
+    e.sessions_.erase(id);
+  }
+  static std::string Key(uint32_t ccid, const std::string& end_id) {
+    return std::to_string(ccid) + "/" + end_id;
+  }
+  // Keeps the index of our requests awaiting a reply in step with the session's state.
+  static void Track(Engine& e, Session& s) {
+    const bool sender = s.role == CallRole::kIcrqSender || s.role == CallRole::kOcrqSender;
+    if (sender && s.state == CallState::kWaitReply) {
+      e.pending_requests_[Key(s.ccid, s.remote_end_id)] = s.local_id;
+    } else {
+      Unpend(e, s);
+    }
+  }
+  static void Unpend(Engine& e, Session& s) {
+    auto it = e.pending_requests_.find(Key(s.ccid, s.remote_end_id));
+    if (it != e.pending_requests_.end() && it->second == s.local_id) e.pending_requests_.erase(it);
+  }
+  static Session* Pending(Engine& e, uint32_t ccid, const std::string& end_id) {
+    auto it = e.pending_requests_.find(Key(ccid, end_id));
+    return it == e.pending_requests_.end() ? nullptr : Get(e, it->second);
+  }
   static Session* Get(Engine& e, uint32_t id) {
     auto it = e.sessions_.find(id);
     return it == e.sessions_.end() ? nullptr : it->second.get();
@@ -82,7 +105,10 @@ class SessionTable {
     return out;
   }
   static EngineStats& Stats(Engine& e) { return e.stats_; }
-  static void Emit(Engine& e, Event ev) { e.events_.push_back(std::move(ev)); }
+  template <class T>
+  static void Emit(Engine& e, T ev) {
+    e.events_.emplace_back(std::in_place_type<T>, std::move(ev));
+  }
   static uint32_t NextSerial(Engine& e) { return ++e.call_serial_; }
   static SessionPolicy* Policy(Engine& e) { return e.policy_; }
   static base::Random& Rand(Engine& e) { return e.random_; }
@@ -185,6 +211,7 @@ bool Apply(Instant now, ControlConnection& cc, Session& s, CallEvent event, Resu
                      std::string(Name(s.state)));
   }
   s.state = t->to;
+  SessionTable::Track(e, s);
   const uint16_t a = t->actions;
   if (a & kCallSendIcrq) SendRequest(now, cc, s, MessageType::kIcrq);
   if (a & kCallSendOcrq) SendRequest(now, cc, s, MessageType::kOcrq);
@@ -254,14 +281,10 @@ void OnRequestWithTie(Instant now, ControlConnection& cc, const Message& m, bool
   Engine& e = cc.engine();
   const CallRole mine = outgoing ? CallRole::kOcrqSender : CallRole::kIcrqSender;
   const Bytes* end_id = m.Find<avp::RemoteEndId>();
-  Session* ours = nullptr;
-  if (end_id != nullptr) {
-    for (Session* s : SessionTable::Of(e, cc.local_id())) {
-      if (s->role == mine && s->state == CallState::kWaitReply &&
-          s->remote_end_id == ToString(*end_id)) {
-        ours = s;
-      }
-    }
+  Session* ours =
+      end_id == nullptr ? nullptr : SessionTable::Pending(e, cc.local_id(), ToString(*end_id));
+  if (ours != nullptr && (ours->role != mine || ours->state != CallState::kWaitReply)) {
+    ours = nullptr;
   }
   if (ours == nullptr) return OnRequest(now, cc, m, outgoing, nullptr, 0);
   ++SessionTable::Stats(e).tie_breaks;

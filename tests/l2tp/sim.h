@@ -42,6 +42,7 @@ struct Node {
   AcceptAll policy;
   std::unique_ptr<Engine> engine;
   std::vector<Event> events;  // everything the engine reported, in order
+  size_t sessions_up = 0;     // SessionUp events so far (cheap to poll)
 };
 
 class Simulator {
@@ -128,7 +129,10 @@ class Simulator {
 
   void Collect(size_t i) {
     Node& n = node(i);
-    for (Event& e : n.engine->TakeEvents()) n.events.push_back(std::move(e));
+    for (Event& e : n.engine->TakeEvents()) {
+      n.sessions_up += std::holds_alternative<SessionUp>(e);
+      n.events.push_back(std::move(e));
+    }
     for (Datagram& d : n.engine->TakePackets()) Send(i, std::move(d));
   }
 

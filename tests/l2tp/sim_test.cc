@@ -96,10 +96,7 @@ TEST(SimTest, ThousandSessionsUpExactlyOnceWithTwentyPercentLossEachWay) {
   }
   ASSERT_EQ(opened.size(), 1000u);
   ASSERT_TRUE(p.sim.RunUntil(
-      [&] {
-        return EventsOf<SessionUp>(p.sim.node(0)).size() >= 1000 &&
-               EventsOf<SessionUp>(p.sim.node(1)).size() >= 1000;
-      },
+      [&] { return p.sim.node(0).sessions_up >= 1000 && p.sim.node(1).sessions_up >= 1000; },
       minutes(60)));
   p.sim.RunFor(minutes(2));  // let stragglers (duplicates, retransmissions) settle
   std::map<uint32_t, int> up_a;
