@@ -20,7 +20,7 @@ using Bytes = std::vector<uint8_t>;
 // Result Code AVP 1 (RFC 3931 §5.4.2): result, optional error code, optional message.
 struct ResultCode {
   uint16_t result = 0;
-  std::optional<uint16_t> error;
+  std::optional<uint16_t> error = std::nullopt;
   std::string message;  // only sent if error is present
   friend bool operator==(const ResultCode&, const ResultCode&) = default;
 };

@@ -55,8 +55,8 @@ struct ControlHeader {
 // A parsed control header and the AVP bytes that follow it (bounded by the Length field).
 struct ControlHeaderView {
   ControlHeader header;
-  std::span<const uint8_t> message;  // the control message, from the T bit to Length
-  std::span<const uint8_t> avps;     // message minus the 12-byte header
+  std::span<const uint8_t> message = {};  // the control message, from the T bit to Length
+  std::span<const uint8_t> avps = {};     // message minus the 12-byte header
 };
 
 // Parses a control header: over IP the packet starts with the 4 zero bytes. Rejects a wrong
@@ -87,9 +87,9 @@ DefaultSublayer DecodeDefaultSublayer(uint32_t word);
 
 struct V3DataView {
   uint32_t session_id = 0;
-  std::span<const uint8_t> cookie;
-  std::optional<DefaultSublayer> sublayer;
-  std::span<const uint8_t> payload;
+  std::span<const uint8_t> cookie = {};
+  std::optional<DefaultSublayer> sublayer = std::nullopt;
+  std::span<const uint8_t> payload = {};
 };
 
 // Reads only the session ID of a v3 data packet, to find the session (and so the cookie
@@ -112,16 +112,16 @@ struct V2DataHeader {
   uint16_t tunnel_id = 0;
   uint16_t session_id = 0;
   bool has_length = false;
-  std::optional<uint16_t> ns;  // S bit: Ns and Nr present (Nr is reserved in data)
+  std::optional<uint16_t> ns = std::nullopt;  // S bit: Ns and Nr present (Nr is reserved in data)
   uint16_t nr = 0;
-  bool priority = false;           // P bit
-  std::optional<uint16_t> offset;  // O bit: Offset Size, then that many pad bytes
+  bool priority = false;                          // P bit
+  std::optional<uint16_t> offset = std::nullopt;  // O bit: Offset Size, then that many pad bytes
   friend bool operator==(const V2DataHeader&, const V2DataHeader&) = default;
 };
 
 struct V2DataView {
   V2DataHeader header;
-  std::span<const uint8_t> payload;
+  std::span<const uint8_t> payload = {};
 };
 
 absl::StatusOr<V2DataView> ParseV2Data(std::span<const uint8_t> packet);
