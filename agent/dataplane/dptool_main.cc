@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -132,6 +133,16 @@ int Main(int argc, char** argv) {
   } else if (!attach_if.empty()) {
     s.attach = {Attachment::Kind::kInterface, attach_if};
   }
+  std::mutex out_mu;  // event lines come from a data plane thread
+  (*dp)->SetEventHandler([&](const Event& e) {
+    static constexpr const char* kKinds[] = {"link_up", "link_down", "drift", "tunnel_closed"};
+    nlohmann::json j = {{"event", kKinds[static_cast<int>(e.kind)]},
+                        {"tunnel_id", e.tunnel_id},
+                        {"session_id", e.session_id},
+                        {"detail", e.detail}};
+    std::lock_guard lock(out_mu);
+    std::cout << j.dump() << std::endl;
+  });
   if (absl::Status st = (*dp)->CreateTunnel(t); !st.ok()) {
     return Fail(st);
   }
@@ -149,6 +160,7 @@ int Main(int argc, char** argv) {
     auto st = (*dp)->SessionStats(tunnel_id, session_id);
     j["session"] = StatsJson(st.ok() ? *st : Stats{});
     j["global"] = StatsJson((*dp)->GlobalStats());
+    std::lock_guard lock(out_mu);
     std::cout << j.dump() << std::endl;
   };
   report("ready");

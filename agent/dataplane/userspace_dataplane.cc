@@ -3,6 +3,7 @@
 #include "agent/dataplane/userspace_dataplane.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -118,9 +119,55 @@ class UserspaceDataplane final : public Dataplane {
   std::map<Key, std::shared_ptr<Session>> sessions_;
   Stats retired_;  // traffic of no session, on transports since closed
   int next_rx_worker_ = 0;
+  // Session interfaces watched for link state and deletion by someone else.
+  struct Watch {
+    uint32_t tunnel_id;
+    uint32_t session_id;
+    bool up;
+  };
+  void OnLinkChange(int ifindex, bool up, bool deleted);
+  std::mutex watch_mu_;
+  std::map<int, Watch> watch_;
+  std::unique_ptr<LinkMonitor> monitor_;  // last: stops before the rest goes
 };
 
+void UserspaceDataplane::OnLinkChange(int ifindex, bool up, bool deleted) {
+  Event e;
+  {
+    std::lock_guard lock(watch_mu_);
+    auto it = watch_.find(ifindex);
+    if (it == watch_.end() || (!deleted && it->second.up == up)) {
+      return;
+    }
+    e.tunnel_id = it->second.tunnel_id;
+    e.session_id = it->second.session_id;
+    if (deleted) {
+      e.kind = Event::Kind::kDrift;
+      e.detail = "session interface deleted by someone else";
+      watch_.erase(it);
+    } else {
+      e.kind = up ? Event::Kind::kLinkUp : Event::Kind::kLinkDown;
+      e.detail = up ? "session interface up" : "session interface down";
+      it->second.up = up;
+    }
+  }
+  EventHandler handler;
+  {
+    std::lock_guard lock(hooks_->mu);
+    handler = hooks_->event;
+  }
+  if (handler) {
+    handler(e);
+  }
+}
+
 absl::Status UserspaceDataplane::Start() {
+  auto monitor = LinkMonitor::Start(
+      [this](int ifindex, bool up, bool deleted) { OnLinkChange(ifindex, up, deleted); });
+  if (!monitor.ok()) {
+    return monitor.status();
+  }
+  monitor_ = *std::move(monitor);
   int n = options_.workers > 0
               ? options_.workers
               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -134,6 +181,7 @@ absl::Status UserspaceDataplane::Start() {
 }
 
 UserspaceDataplane::~UserspaceDataplane() {
+  monitor_.reset();
   for (auto& w : workers_) {
     w->Stop();
   }
@@ -397,6 +445,10 @@ absl::Status UserspaceDataplane::CreateSession(const SessionConfig& config) {
     }
   }
   sessions_.emplace(key, s);
+  if (int ifindex = static_cast<int>(if_nametoindex(ifname.c_str())); ifindex != 0) {
+    std::lock_guard wlock(watch_mu_);
+    watch_[ifindex] = Watch{config.tunnel_id, config.local_session_id, true};
+  }
   return absl::OkStatus();
 }
 
@@ -406,6 +458,12 @@ void UserspaceDataplane::RemoveSessionLocked(const Key& key) {
     return;
   }
   std::shared_ptr<Session> s = it->second;
+  {
+    std::lock_guard wlock(watch_mu_);
+    std::erase_if(watch_, [&](const auto& kv) {
+      return kv.second.tunnel_id == key.first && kv.second.session_id == key.second;
+    });
+  }
   for (auto& w : workers_) {
     w->Run([&](Worker& me) {
       for (int fd : s->tap_fds) {

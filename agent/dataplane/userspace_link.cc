@@ -3,12 +3,16 @@
 
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/vlan.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -177,6 +181,71 @@ absl::Status LinkControl::DeleteLink(const std::string& name) {
     return NlError(absl::StrCat("deleting ", name), err);
   }
   return absl::OkStatus();
+}
+
+}  // namespace pwire::dataplane
+
+namespace pwire::dataplane {
+
+absl::StatusOr<std::unique_ptr<LinkMonitor>> LinkMonitor::Start(Callback on_change) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+  if (fd < 0) {
+    return Errno("opening an rtnetlink socket");
+  }
+  sockaddr_nl addr{};
+  addr.nl_family = AF_NETLINK;
+  addr.nl_groups = RTMGRP_LINK;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    close(fd);
+    return Errno("subscribing to link notifications");
+  }
+  int stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop < 0) {
+    close(fd);
+    return Errno("eventfd");
+  }
+  return std::unique_ptr<LinkMonitor>(new LinkMonitor(fd, stop, std::move(on_change)));
+}
+
+LinkMonitor::LinkMonitor(int nlfd, int stopfd, Callback cb)
+    : nlfd_(nlfd), stopfd_(stopfd), cb_(std::move(cb)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+LinkMonitor::~LinkMonitor() {
+  uint64_t one = 1;
+  (void)!write(stopfd_, &one, sizeof one);
+  thread_.join();
+  close(nlfd_);
+  close(stopfd_);
+}
+
+void LinkMonitor::Loop() {
+  alignas(nlmsghdr) char buf[16384];
+  for (;;) {
+    pollfd p[2] = {{nlfd_, POLLIN, 0}, {stopfd_, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      continue;  // EINTR
+    }
+    if ((p[1].revents & POLLIN) != 0) {
+      return;
+    }
+    ssize_t n = recv(nlfd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      continue;  // EAGAIN, or ENOBUFS after an overrun: later notifications still come
+    }
+    auto len = static_cast<unsigned>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if ((h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) ||
+          h->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) {
+        continue;
+      }
+      const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+      constexpr unsigned kIffLowerUp = 0x10000;  // linux/if.h, which clashes with net/if.h
+      bool up = (ifi->ifi_flags & IFF_UP) != 0 && (ifi->ifi_flags & kIffLowerUp) != 0;
+      cb_(ifi->ifi_index, up, h->nlmsg_type == RTM_DELLINK);
+    }
+  }
 }
 
 }  // namespace pwire::dataplane

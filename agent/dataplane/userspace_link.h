@@ -3,9 +3,11 @@
 // VLAN devices) through libnl-route, never by running `ip`.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -43,6 +45,30 @@ class LinkControl {
   explicit LinkControl(nl_sock* sock) : sock_(sock) {}
   std::mutex mu_;
   nl_sock* sock_;
+};
+
+}  // namespace pwire::dataplane
+
+namespace pwire::dataplane {
+
+// Watches rtnetlink link notifications (RTNLGRP_LINK) on its own thread and reports, for the
+// interfaces it is told to watch, changes of operational state and deletions.
+class LinkMonitor {
+ public:
+  // `on_change(ifindex, up, deleted)`; called on the monitor's thread.
+  using Callback = std::function<void(int ifindex, bool up, bool deleted)>;
+  static absl::StatusOr<std::unique_ptr<LinkMonitor>> Start(Callback on_change);
+  ~LinkMonitor();
+  LinkMonitor(const LinkMonitor&) = delete;
+  LinkMonitor& operator=(const LinkMonitor&) = delete;
+
+ private:
+  LinkMonitor(int nlfd, int stopfd, Callback cb);
+  void Loop();
+  int nlfd_;
+  int stopfd_;
+  Callback cb_;
+  std::thread thread_;
 };
 
 }  // namespace pwire::dataplane

@@ -1,7 +1,8 @@
 # Shared helpers for the data plane integration tests and benchmark (sourced, not run).
 # Topology: customer site c1 -- host h1 ==underlay== host h2 -- customer site c2, each in its
 # own network namespace named "$P-<role>", where P is a unique prefix per run.
-#   underlay: 10.231.0.1/24 (h1) <-> 10.231.0.2/24 (h2) on a veth pair
+#   underlay: 10.231.0.1/24 and fd00:231::1/64 (h1) <-> 10.231.0.2/24 and fd00:231::2/64 (h2)
+#             on a veth pair; dp_start uses UNDERLAY_PREFIX (default 10.231.0.) + host number
 #   customer: 192.168.231.1/24 (c1) and 192.168.231.2/24 (c2); in each host the customer veth
 #             end joins bridge br0, where the data plane's session interface joins too.
 
@@ -38,6 +39,8 @@ dp_topology() {
   ip -n "$NS_H2" link set u2 mtu "$umtu" up
   ip -n "$NS_H1" addr add 10.231.0.1/24 dev u1
   ip -n "$NS_H2" addr add 10.231.0.2/24 dev u2
+  ip -n "$NS_H1" addr add fd00:231::1/64 dev u1 nodad
+  ip -n "$NS_H2" addr add fd00:231::2/64 dev u2 nodad
   local i
   for i in 1 2; do
     local h c; h=$P-h$i; c=$P-c$i
@@ -55,7 +58,8 @@ dp_topology() {
 dp_start() {
   local i=$1; shift
   local other=$((3 - i))
-  ip netns exec "$P-h$i" "$DPTOOL" --local "10.231.0.$i" --peer "10.231.0.$other" \
+  local pre=${UNDERLAY_PREFIX:-10.231.0.}
+  ip netns exec "$P-h$i" "$DPTOOL" --local "$pre$i" --peer "$pre$other" \
     --bridge br0 --ifname pw0 "$@" >"$OUT_DIR/$P.dp$i.out" 2>"$OUT_DIR/$P.dp$i.err" &
   PIDS+=($!)
   eval "DP_PID_$i=$!"
