@@ -11,9 +11,9 @@ check() {
   local name=$1
   shift
   if "$@" >/tmp/check.out 2>&1; then
-    PASSED=$((PASSED + 1)); echo "ok: $name"
+    PASSED=$((PASSED + 1)); echo "ok: $name [${SECONDS}s]"
   else
-    FAILED=$((FAILED + 1)); echo "FAIL: $name"; sed 's/^/    /' /tmp/check.out | tail -n 20
+    FAILED=$((FAILED + 1)); echo "FAIL: $name [${SECONDS}s]"; sed 's/^/    /' /tmp/check.out | tail -n 20
   fi
 }
 check_fails() {
