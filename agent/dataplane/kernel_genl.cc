@@ -228,11 +228,14 @@ absl::StatusOr<NlMsgPtr> BuildSessionCreate(int family_id, const SessionConfig& 
                c.sublayer == Sublayer::kDefault ? L2TP_L2SPECTYPE_DEFAULT : L2TP_L2SPECTYPE_NONE) |
            nla_put_u8(m, L2TP_ATTR_RECV_SEQ, c.recv_seq ? 1 : 0) |
            nla_put_u8(m, L2TP_ATTR_SEND_SEQ, c.send_seq ? 1 : 0);
-  if (!c.cookie.empty()) {
-    rc |= nla_put(m, L2TP_ATTR_COOKIE, c.cookie.size(), c.cookie.data());
-  }
+  // The kernel sends L2TP_ATTR_COOKIE and checks received packets against
+  // L2TP_ATTR_PEER_COOKIE; our config names them from the receiver's side (RFC 3931 §5.4.4:
+  // the cookie we assigned is the one we expect).
   if (!c.peer_cookie.empty()) {
-    rc |= nla_put(m, L2TP_ATTR_PEER_COOKIE, c.peer_cookie.size(), c.peer_cookie.data());
+    rc |= nla_put(m, L2TP_ATTR_COOKIE, c.peer_cookie.size(), c.peer_cookie.data());
+  }
+  if (!c.cookie.empty()) {
+    rc |= nla_put(m, L2TP_ATTR_PEER_COOKIE, c.cookie.size(), c.cookie.data());
   }
   int64_t reorder_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(c.reorder_timeout).count();
@@ -338,8 +341,8 @@ absl::StatusOr<KernelSession> ParseSession(nlmsghdr* hdr) {
   if (a[L2TP_ATTR_PW_TYPE] != nullptr) {
     s.pw_type = nla_get_u16(a[L2TP_ATTR_PW_TYPE]);
   }
-  s.cookie = BytesOf(a[L2TP_ATTR_COOKIE]);
-  s.peer_cookie = BytesOf(a[L2TP_ATTR_PEER_COOKIE]);
+  s.cookie = BytesOf(a[L2TP_ATTR_PEER_COOKIE]);  // checked on receive (see BuildSessionCreate)
+  s.peer_cookie = BytesOf(a[L2TP_ATTR_COOKIE]);  // sent
   if (a[L2TP_ATTR_L2SPEC_TYPE] != nullptr) {
     s.sublayer = nla_get_u8(a[L2TP_ATTR_L2SPEC_TYPE]) == L2TP_L2SPECTYPE_DEFAULT
                      ? Sublayer::kDefault

@@ -3,8 +3,10 @@
 // fd00::1/64 and .2, ::2). Each side gets its own KernelDataplane, made while the test thread is
 // in that namespace; traffic is checked with ping between the session interfaces.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -277,6 +279,202 @@ INSTANTIATE_TEST_SUITE_P(
                           std::get<1>(p) == Encap::kUdp ? "Udp" : "Ip",
                           std::get<2>(p) ? "V6" : "V4");
     });
+
+TEST_F(KernelDataplaneTest, CreateAndDeleteAreIdempotent) {
+  Pw pw{.id = 40};
+  EnterNs("a");
+  TunnelConfig t = TunnelOf(pw, true);
+  SessionConfig s = SessionOf(pw, true);
+  ASSERT_TRUE(a_.dp->CreateTunnel(t).ok());
+  EXPECT_TRUE(a_.dp->CreateTunnel(t).ok()) << "same tunnel again";
+  TunnelConfig other = t;
+  other.peer_tunnel_id = 999;
+  EXPECT_TRUE(absl::IsFailedPrecondition(a_.dp->CreateTunnel(other)));
+  ASSERT_TRUE(a_.dp->CreateSession(s).ok());
+  EXPECT_TRUE(a_.dp->CreateSession(s).ok()) << "same session again";
+  SessionConfig other_cookie = s;
+  other_cookie.cookie = {1, 2, 3, 4};
+  EXPECT_TRUE(absl::IsFailedPrecondition(a_.dp->CreateSession(other_cookie)));
+  EXPECT_TRUE(a_.dp->DeleteSession(t.local_tunnel_id, s.local_session_id).ok());
+  EXPECT_TRUE(a_.dp->DeleteSession(t.local_tunnel_id, s.local_session_id).ok()) << "gone";
+  EXPECT_TRUE(a_.dp->DeleteTunnel(t.local_tunnel_id).ok());
+  EXPECT_TRUE(a_.dp->DeleteTunnel(t.local_tunnel_id).ok()) << "gone";
+  absl::StatusOr<Snapshot> snap = a_.dp->List();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_TRUE(snap->tunnels.empty());
+  EXPECT_TRUE(snap->sessions.empty());
+}
+
+TEST_F(KernelDataplaneTest, ATakenInterfaceNameIsAlreadyExists) {
+  Pw pw{.id = 42};
+  ASSERT_EQ(Sh("/usr/sbin/ip netns exec klab-a /usr/sbin/ip link add pwtaken type bridge"), 0);
+  EnterNs("a");
+  ASSERT_TRUE(a_.dp->CreateTunnel(TunnelOf(pw, true)).ok());
+  SessionConfig s = SessionOf(pw, true);
+  s.ifname = "pwtaken";
+  absl::Status st = a_.dp->CreateSession(s);
+  EXPECT_TRUE(absl::IsAlreadyExists(st)) << st;
+  EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("pwtaken"));
+  Sh("/usr/sbin/ip netns exec klab-a /usr/sbin/ip link del pwtaken");
+}
+
+TEST_F(KernelDataplaneTest, LeavesOtherL2tpObjectsAlone) {
+  // Someone else's tunnel and session (kernel default name l2tpethN, not our prefix).
+  ASSERT_EQ(Sh("/usr/sbin/ip netns exec klab-a /usr/sbin/ip l2tp add tunnel tunnel_id 77 "
+               "peer_tunnel_id 78 encap udp local 10.0.0.1 remote 10.0.0.2 udp_sport 1777 "
+               "udp_dport 1777"),
+            0);
+  ASSERT_EQ(Sh("/usr/sbin/ip netns exec klab-a /usr/sbin/ip l2tp add session tunnel_id 77 "
+               "session_id 7700 peer_session_id 7800"),
+            0);
+  EnterNs("a");
+  absl::StatusOr<Snapshot> snap = a_.dp->List();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_TRUE(snap->tunnels.empty());
+  EXPECT_TRUE(snap->sessions.empty());
+  EXPECT_TRUE(absl::IsFailedPrecondition(a_.dp->DeleteTunnel(77)));
+  EXPECT_TRUE(absl::IsFailedPrecondition(a_.dp->DeleteSession(77, 7700)));
+  EXPECT_EQ(Sh("/usr/sbin/ip netns exec klab-a /usr/sbin/ip l2tp show session | grep -q 7700"), 0);
+  Sh("/usr/sbin/ip netns exec klab-a /usr/sbin/ip l2tp del tunnel tunnel_id 77");
+}
+
+TEST_F(KernelDataplaneTest, AdoptsItsObjectsAfterARestart) {
+  Pw pw{.cookie_len = 8, .id = 44};
+  Make(pw);
+  ASSERT_FALSE(HasFatalFailure());
+  EnterNs("a");
+  a_.dp.reset();  // the agent restarts; static tunnels stay in the kernel
+  DataplaneOptions o;
+  o.ifname_prefix = "pw";
+  absl::StatusOr<std::unique_ptr<KernelDataplane>> dp = KernelDataplane::Create(o);
+  ASSERT_TRUE(dp.ok());
+  a_.dp = *std::move(dp);
+  absl::StatusOr<Snapshot> snap = a_.dp->List();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->tunnels.size(), 1u);
+  ASSERT_EQ(snap->sessions.size(), 1u);
+  SessionConfig want = SessionOf(pw, true);
+  const SessionConfig& got = snap->sessions[0];
+  EXPECT_EQ(got.local_session_id, want.local_session_id);
+  EXPECT_EQ(got.peer_session_id, want.peer_session_id);
+  EXPECT_EQ(got.cookie, want.cookie);
+  EXPECT_EQ(got.peer_cookie, want.peer_cookie);
+  EXPECT_EQ(got.ifname, a_.dp->DefaultIfname(want.local_session_id));
+  EXPECT_EQ(snap->tunnels[0].peer_tunnel_id, TunnelOf(pw, true).peer_tunnel_id);
+  // The agent re-applies its desired state: both are no-ops.
+  EXPECT_TRUE(a_.dp->CreateTunnel(TunnelOf(pw, true)).ok());
+  EXPECT_TRUE(a_.dp->CreateSession(want).ok());
+  EXPECT_TRUE(Ping("a", Overlay(pw, 2)));
+}
+
+TEST_F(KernelDataplaneTest, AWrongCookieDropsTrafficAndIsCounted) {
+  Pw pw{.cookie_len = 4, .id = 46};
+  Make(pw);
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_TRUE(Ping("a", Overlay(pw, 2)));
+  EnterNs("b");  // b now expects another cookie than a sends
+  SessionConfig sb = SessionOf(pw, false);
+  ASSERT_TRUE(b_.dp->DeleteSession(sb.tunnel_id, sb.local_session_id).ok());
+  sb.cookie = {0xee, 0xee, 0xee, 0xee};
+  ASSERT_TRUE(b_.dp->CreateSession(sb).ok());
+  Sh(absl::StrFormat("/usr/sbin/ip netns exec klab-b /usr/sbin/ip addr add 192.168.%u.2/24 dev %s",
+                     pw.id, b_.dp->DefaultIfname(sb.local_session_id)));
+  EXPECT_NE(Sh(absl::StrCat("/usr/sbin/ip netns exec klab-a ping -c 2 -W 1 ", Overlay(pw, 2))), 0);
+  EnterNs("b");
+  absl::StatusOr<Stats> st = b_.dp->SessionStats(sb.tunnel_id, sb.local_session_id);
+  ASSERT_TRUE(st.ok());
+  EXPECT_GT(st->rx_cookie_discards, 0u);
+}
+
+TEST_F(KernelDataplaneTest, ReportsDriftAndClosedManagedTunnels) {
+  Pw stat{.id = 48};
+  Make(stat);
+  Pw managed{.mode = TunnelMode::kManaged, .id = 50};
+  Make(managed);
+  ASSERT_FALSE(HasFatalFailure());
+  // Someone deletes our session behind our back.
+  ASSERT_EQ(Sh("/usr/sbin/ip netns exec klab-a /usr/sbin/ip l2tp del session tunnel_id 48 "
+               "session_id 4800"),
+            0);
+  EXPECT_TRUE(HasEvent(a_, Event::Kind::kDrift, 48, 4800));
+  // The agent closes a managed tunnel's socket: the kernel deletes the tunnel.
+  ASSERT_FALSE(fds_.empty());
+  int fd_a = fds_[fds_.size() - 2];  // a's socket was made first
+  close(fd_a);
+  fds_.erase(fds_.end() - 2);
+  EXPECT_TRUE(HasEvent(a_, Event::Kind::kTunnelClosed, 50, 0));
+}
+
+TEST_F(KernelDataplaneTest, EthernetVlanOnABridgeWithAComputedMtu) {
+  for (Side* s : {&a_, &b_}) {
+    ASSERT_EQ(Sh(absl::StrCat("/usr/sbin/ip netns exec klab-", s->name,
+                              " /usr/sbin/ip link add br-cust type bridge")),
+              0);
+  }
+  Pw pw{.encap = Encap::kIp, .cookie_len = 4, .id = 52};
+  for (Side* s : {&a_, &b_}) {
+    bool on_a = s == &a_;
+    EnterNs(s->name);
+    ASSERT_TRUE(s->dp->CreateTunnel(TunnelOf(pw, on_a)).ok());
+    SessionConfig c = SessionOf(pw, on_a);
+    c.pw_type = PwType::kEthernetVlan;
+    c.vlan_id = 100;
+    c.attach = {Attachment::Kind::kBridge, "br-cust"};
+    absl::Status st = s->dp->CreateSession(c);
+    ASSERT_TRUE(st.ok()) << st;
+    ASSERT_EQ(Sh(absl::StrFormat("/usr/sbin/ip netns exec klab-%s sh -c '/usr/sbin/ip link set "
+                                 "br-cust up && /usr/sbin/ip addr add 192.168.52.%d/24 dev "
+                                 "br-cust'",
+                                 s->name, on_a ? 1 : 2)),
+              0);
+  }
+  EnterNs("a");
+  std::string ifname = a_.dp->DefaultIfname(SessionOf(pw, true).local_session_id);
+  // The VLAN device is the bridge port; the underlay is the veth with MTU 1500.
+  EXPECT_EQ(Sh(absl::StrCat("/usr/sbin/ip netns exec klab-a /usr/sbin/ip -d link show ", ifname,
+                            ".100 | grep -q 'master br-cust'")),
+            0);
+  int want = ComputeSessionMtu(1500, Encap::kIp, IpAddress::Family::kV4, 4, Sublayer::kDefault,
+                               PwType::kEthernetVlan);
+  EXPECT_EQ(Sh(absl::StrCat("/usr/sbin/ip netns exec klab-a /usr/sbin/ip link show ", ifname,
+                            ".100 | grep -q 'mtu ", want, " '")),
+            0)
+      << "want mtu " << want;
+  absl::StatusOr<Snapshot> snap = a_.dp->List();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->sessions.size(), 1u);
+  EXPECT_EQ(snap->sessions[0].mtu, want);
+  EXPECT_EQ(snap->sessions[0].vlan_id, 100);
+  EXPECT_TRUE(Ping("a", "192.168.52.2"));
+  // A full-size frame for that MTU crosses unfragmented.
+  EXPECT_EQ(Sh(absl::StrCat("/usr/sbin/ip netns exec klab-a ping -c 1 -W 2 -M do -s ", want - 28,
+                            " 192.168.52.2")),
+            0);
+  for (Side* s : {&a_, &b_}) {
+    Sh(absl::StrCat("/usr/sbin/ip netns exec klab-", s->name, " /usr/sbin/ip link del br-cust"));
+  }
+}
+
+TEST_F(KernelDataplaneTest, WithoutCapNetAdminTheErrorSaysSo) {
+  absl::Status result;
+  std::thread t([&] {
+    EnterNs("a");
+    // Capabilities are per thread: drop CAP_NET_ADMIN here only, then open the sockets.
+    __user_cap_header_struct hdr{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    __user_cap_data_struct data[2] = {};
+    ASSERT_EQ(syscall(SYS_capget, &hdr, data), 0);
+    data[0].effective &= ~(1u << CAP_NET_ADMIN);
+    ASSERT_EQ(syscall(SYS_capset, &hdr, data), 0);
+    DataplaneOptions o;
+    o.ifname_prefix = "pw";
+    absl::StatusOr<std::unique_ptr<KernelDataplane>> dp = KernelDataplane::Create(o);
+    ASSERT_TRUE(dp.ok()) << dp.status();
+    result = (*dp)->CreateTunnel(TunnelOf(Pw{.id = 54}, true));
+  });
+  t.join();
+  EXPECT_TRUE(absl::IsPermissionDenied(result)) << result;
+  EXPECT_THAT(std::string(result.message()), ::testing::HasSubstr("CAP_NET_ADMIN"));
+}
 
 }  // namespace
 }  // namespace pwire::dataplane::kernel

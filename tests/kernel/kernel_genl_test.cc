@@ -153,8 +153,9 @@ TEST(KernelGenlTest, SessionCarriesCookiesSublayerSequencingAndName) {
   EXPECT_EQ(nla_get_u32(p.attrs[L2TP_ATTR_PEER_SESSION_ID]), 2000u);
   EXPECT_EQ(nla_get_u16(p.attrs[L2TP_ATTR_PW_TYPE]), L2TP_PWTYPE_ETH);
   EXPECT_EQ(nla_get_u8(p.attrs[L2TP_ATTR_L2SPEC_TYPE]), L2TP_L2SPECTYPE_NONE);
-  EXPECT_EQ(Bytes(p.attrs[L2TP_ATTR_COOKIE]), Session().cookie);
-  EXPECT_EQ(Bytes(p.attrs[L2TP_ATTR_PEER_COOKIE]), Session().peer_cookie);
+  // The kernel sends L2TP_ATTR_COOKIE and expects L2TP_ATTR_PEER_COOKIE.
+  EXPECT_EQ(Bytes(p.attrs[L2TP_ATTR_COOKIE]), Session().peer_cookie);
+  EXPECT_EQ(Bytes(p.attrs[L2TP_ATTR_PEER_COOKIE]), Session().cookie);
   EXPECT_EQ(nla_get_u8(p.attrs[L2TP_ATTR_SEND_SEQ]), 1);
   EXPECT_EQ(nla_get_u8(p.attrs[L2TP_ATTR_RECV_SEQ]), 1);
   EXPECT_EQ(nla_get_u64(p.attrs[L2TP_ATTR_RECV_TIMEOUT]), 250u);

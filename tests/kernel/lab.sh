@@ -28,7 +28,7 @@ HOST_BINS=(/bin/bash /usr/sbin/ip /usr/sbin/bridge /usr/sbin/genl /usr/bin/ping)
 
 shares=()
 bins=()
-timeout_s=240
+timeout_s=420
 mem_mb=1024
 while [ $# -gt 0 ]; do
   case "$1" in
