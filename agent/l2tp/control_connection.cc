@@ -25,13 +25,14 @@ size_t Prefix(Transport t) { return t == Transport::kIp ? kIpControlPrefixSize :
 }  // namespace
 
 ControlConnection::ControlConnection(Engine& engine, uint32_t local_id, const PeerAddress& peer,
-                                     AuthConfig auth)
+                                     AuthConfig auth, uint8_t version)
     : engine_(engine),
       local_id_(local_id),
+      version_(version),
       peer_(peer),
       auth_(std::move(auth)),
       reliable_(engine.config_.reliable, *this) {
-  for (size_t i = 0; i < auth_.secrets.size() && i < 2; ++i) {
+  for (size_t i = 0; version_ == 3 && i < auth_.secrets.size() && i < 2; ++i) {
     keys_.push_back(DigestKey{auth_.digest, DeriveSharedKey(auth_.secrets[i])});
   }
   if (!keys_.empty()) {
@@ -45,16 +46,18 @@ uint16_t ControlConnection::ReceiveWindow() const {
 }
 
 Message::Builder ControlConnection::Start(MessageType type) const {
-  Message::Builder b(type, 3);
+  Message::Builder b(type, version_);
   // §5.4.1: one Message Digest per secret (two during a rollover), right after the type.
-  for (size_t i = 0; i < auth_.secrets.size() && i < 2; ++i) {
+  for (size_t i = 0; i < keys_.size(); ++i) {
     b.Add<avp::MessageDigest>(MessageDigest{auth_.digest, Bytes(DigestLength(auth_.digest))});
   }
   return b;
 }
 
-Bytes ControlConnection::Encode(const Message& m, uint16_t ns, uint16_t nr) const {
-  ControlHeader h{.version = 3, .connection_id = remote_id_, .session_id = 0, .ns = ns, .nr = nr};
+Bytes ControlConnection::Encode(const Message& m, uint16_t ns, uint16_t nr,
+                                uint16_t session) const {
+  ControlHeader h{
+      .version = version_, .connection_id = remote_id_, .session_id = session, .ns = ns, .nr = nr};
   absl::StatusOr<Bytes> out = EncodeControl(h, m, engine_.config_.transport);
   if (!out.ok()) {  // our own message: a broken invariant
     std::fprintf(stderr, "l2tp: cannot encode %s: %s\n",
@@ -80,8 +83,8 @@ bool ControlConnection::Verify(std::span<const uint8_t> message,
   return VerifyControl(message, Transport::kUdp, keys_, local_nonce_, peer_nonce).ok();
 }
 
-void ControlConnection::Queue(Instant now, Message message) {
-  reliable_.Send(now, Encode(message, 0, 0));
+void ControlConnection::Queue(Instant now, Message message, uint16_t session) {
+  reliable_.Send(now, Encode(message, 0, 0, session));
 }
 
 void ControlConnection::SendMessage(std::vector<uint8_t>& message, uint16_t ns, uint16_t nr) {
@@ -95,7 +98,8 @@ void ControlConnection::SendMessage(std::vector<uint8_t>& message, uint16_t ns, 
 
 void ControlConnection::SendAck(uint16_t ns, uint16_t nr) {
   // L2TPv3 explicit acknowledgement: the ACK message (type 20), signed like any other.
-  Bytes packet = Encode(Start(MessageType::kAck).Build(), ns, nr);
+  // L2TPv2 has no ACK message: a ZLB (RFC 2661 §5.8).
+  Bytes packet = Encode(version_ == 2 ? Message() : Start(MessageType::kAck).Build(), ns, nr);
   Sign(packet);
   engine_.packets_.push_back(Datagram{peer_, std::move(packet)});
 }
@@ -109,26 +113,82 @@ void ControlConnection::ScheduleHello(Instant now) {
   hello_at_ = now + c.hello_interval - jitter;
 }
 
-void ControlConnection::Open(Instant now) {
-  initiator_ = true;
-  reliable_.SetMaxRetries(engine_.config_.sccrq_max_retries);
+void ControlConnection::AddIdentity(Message::Builder& b) const {
   const EngineConfig& c = engine_.config_;
-  auto b = Start(MessageType::kSccrq);
+  if (version_ == 2) {
+    // RFC 2661 §6.1, §6.2: Protocol Version 1.0, Host Name, Framing Capabilities (sync and
+    // async), Assigned Tunnel ID.
+    b.Add<avp::ProtocolVersion>(ProtocolVersion{1, 0})
+        .Add<avp::HostName>(c.host_name)
+        .Add<avp::FramingCapabilities>(3)
+        .Add<avp::AssignedTunnelId>(static_cast<uint16_t>(local_id_))
+        .Add<avp::ReceiveWindowSize>(ReceiveWindow());
+    return;
+  }
   b.Add<avp::HostName>(c.host_name)
       .Add<avp::RouterId>(c.router_id)
       .Add<avp::AssignedControlConnectionId>(local_id_)
       .Add<avp::PwCapabilitiesList>(c.pw_capabilities)
       .Add<avp::ReceiveWindowSize>(ReceiveWindow());
+}
+
+void ControlConnection::Open(Instant now) {
+  initiator_ = true;
+  reliable_.SetMaxRetries(engine_.config_.sccrq_max_retries);
+  const EngineConfig& c = engine_.config_;
+  auto b = Start(MessageType::kSccrq);
+  AddIdentity(b);
   if (c.send_tie_breaker) {
     tie_breaker_ = engine_.random_.Next64();
     b.Add<avp::TieBreaker>(*tie_breaker_);
   }
   if (!local_nonce_.empty()) b.Add<avp::ControlMessageAuthNonce>(local_nonce_);
+  if (version_ == 2 && !auth_.secrets.empty()) {
+    my_challenge_.resize(16);  // RFC 2661 §5.1.1 tunnel authentication
+    engine_.random_.Fill(my_challenge_);
+    b.Add<avp::Challenge>(my_challenge_);
+  }
   Step(now, CcEvent::kLocalOpen, {});
   Queue(now, b.Build());
 }
 
+bool ControlConnection::CheckChallengeResponse(const Message& m, uint8_t type,
+                                               ResultCode& why) const {
+  if (my_challenge_.empty()) return true;
+  auto response = m.Get<avp::ChallengeResponse>();
+  if (!response || *response != ChallengeResponse(type, auth_.secrets.front(), my_challenge_)) {
+    why = Result(4, std::nullopt, "tunnel authentication failed (Challenge Response)");
+    return false;
+  }
+  return true;
+}
+
 bool ControlConnection::LearnPeer(const Message& m, ResultCode& why) {
+  if (version_ == 2) {
+    // RFC 2661 §6.1: Assigned Tunnel ID and Protocol Version 1.0 are required.
+    auto tid = m.Get<avp::AssignedTunnelId>();
+    auto pv = m.Get<avp::ProtocolVersion>();
+    if (!tid || *tid == 0) {
+      why = Result(2, 6, "missing Assigned Tunnel ID");
+      return false;
+    }
+    if (pv && pv->version != 1) {
+      why = Result(5, 0x0100, "protocol version 1.0 only");
+      return false;
+    }
+    remote_id_ = *tid;
+    peer_pw_caps_ = {0x0007};  // L2TPv2 carries PPP
+    peer_host_name_ = m.Get<avp::HostName>().value_or("");
+    reliable_.SetPeerWindow(m.Get<avp::ReceiveWindowSize>().value_or(4));
+    if (auto challenge = m.Get<avp::Challenge>()) {
+      if (auth_.secrets.empty()) {
+        why = Result(4, std::nullopt, "challenged without a tunnel secret");
+        return false;
+      }
+      peer_challenge_ = *challenge;
+    }
+    return true;
+  }
   // §6.1, §6.2: the AVPs an SCCRQ/SCCRP must carry. A missing Router ID is tolerated (some
   // peers omit it over UDP); the connection ID and capabilities are not.
   auto ccid = m.Get<avp::AssignedControlConnectionId>();
@@ -176,14 +236,20 @@ void ControlConnection::AcceptSccrq(Instant now, const ControlHeaderView& view) 
     reliable_.Flush(now);
     return;
   }
-  const EngineConfig& c = engine_.config_;
   auto b = Start(MessageType::kSccrp);
-  b.Add<avp::HostName>(c.host_name)
-      .Add<avp::RouterId>(c.router_id)
-      .Add<avp::AssignedControlConnectionId>(local_id_)
-      .Add<avp::PwCapabilitiesList>(c.pw_capabilities)
-      .Add<avp::ReceiveWindowSize>(ReceiveWindow());
+  AddIdentity(b);
   if (!local_nonce_.empty()) b.Add<avp::ControlMessageAuthNonce>(local_nonce_);
+  if (version_ == 2) {
+    // RFC 2661 §5.1.1: answer the peer's challenge; challenge it back if we have a secret.
+    if (!peer_challenge_.empty()) {
+      b.Add<avp::ChallengeResponse>(ChallengeResponse(2, auth_.secrets.front(), peer_challenge_));
+    }
+    if (!auth_.secrets.empty()) {
+      my_challenge_.resize(16);
+      engine_.random_.Fill(my_challenge_);
+      b.Add<avp::Challenge>(my_challenge_);
+    }
+  }
   Step(now,
        state_ == CcState::kWaitCtlReply ? CcEvent::kSccrqLoseTieAcceptable
                                         : CcEvent::kSccrqAcceptable,
@@ -193,7 +259,7 @@ void ControlConnection::AcceptSccrq(Instant now, const ControlHeaderView& view) 
 }
 
 bool ControlConnection::Authentic(const ControlHeaderView& view, const Message& m) {
-  if (auth_.secrets.empty()) return true;
+  if (keys_.empty()) return true;  // L2TPv2 authenticates the tunnel by Challenge only
   if (m.type() == MessageType::kSccrp) {
     // The SCCRP brings the peer's nonce, which its digest already uses (§5.4.1).
     auto nonce = m.Get<avp::ControlMessageAuthNonce>();
@@ -243,7 +309,7 @@ void ControlConnection::Deliver(Instant now, const PeerAddress& from, ControlPac
     ++engine_.stats_.rejected_messages;
     Rejection r = RejectionFor(packet);
     if (r.scope == MessageScope::kSession) {
-      SessionOps::Reject(now, *this, m, r.result);
+      SessionOps::Reject(now, *this, m, packet.header.session_id, r.result);
     } else {
       CleanUp(now, r.result, "unknown mandatory AVP", true);
     }
@@ -258,10 +324,14 @@ void ControlConnection::Deliver(Instant now, const PeerAddress& from, ControlPac
       return Step(now, CcEvent::kSccrq, Result(2, 0, "SCCRQ on an open connection"));
     case MessageType::kSccrp:
       return OnSccrp(now, from, m);
-    case MessageType::kScccn:
+    case MessageType::kScccn: {
+      ResultCode why = Result(7, std::nullopt, "SCCCN in the wrong state");
+      if (state_ != CcState::kWaitCtlConn) return Step(now, CcEvent::kScccn, why);
       return Step(now,
-                  state_ == CcState::kWaitCtlConn ? CcEvent::kScccnAcceptable : CcEvent::kScccn,
-                  Result(7, std::nullopt, "SCCCN in the wrong state"));
+                  CheckChallengeResponse(m, 3, why) ? CcEvent::kScccnAcceptable
+                                                    : CcEvent::kScccnNotAcceptable,
+                  why);
+    }
     case MessageType::kStopccn:
       return OnStopccn(now, m);
     case MessageType::kIcrq:
@@ -277,7 +347,7 @@ void ControlConnection::Deliver(Instant now, const PeerAddress& from, ControlPac
         return CleanUp(now, Result(7, std::nullopt, "session message before established"),
                        "session message before established", true);
       }
-      return SessionOps::OnMessage(now, *this, m);
+      return SessionOps::OnMessage(now, *this, m, packet.header.session_id);
   }
   // An unknown message type without the M bit: ignored once acknowledged (§5.2).
 }
@@ -287,7 +357,9 @@ void ControlConnection::OnSccrp(Instant now, const PeerAddress& from, const Mess
     return Step(now, CcEvent::kSccrp, Result(7, std::nullopt, "SCCRP in the wrong state"));
   }
   ResultCode why;
-  if (!LearnPeer(m, why)) return Step(now, CcEvent::kSccrpNotAcceptable, why);
+  if (!LearnPeer(m, why) || !CheckChallengeResponse(m, 2, why)) {
+    return Step(now, CcEvent::kSccrpNotAcceptable, why);
+  }
   peer_ = from;  // the responder may answer from another port (NAT): use it from now on
   reliable_.SetMaxRetries(engine_.config_.reliable.max_retries);
   Step(now, CcEvent::kSccrpAcceptable, {});
@@ -309,7 +381,7 @@ void ControlConnection::Step(Instant now, CcEvent event, const ResultCode& stop_
                    true);
   }
   state_ = t->to;
-  if (t->actions & kCcSendScccn) Queue(now, Start(MessageType::kScccn).Build());
+  if (t->actions & kCcSendScccn) SendScccn(now);
   if (t->actions & kCcOpenSessions) Established(now);
   if (t->actions & (kCcCleanUp | kCcCleanUpLosing)) {
     const bool stop = (t->actions & kCcSendStopccn) != 0;
@@ -319,9 +391,18 @@ void ControlConnection::Step(Instant now, CcEvent event, const ResultCode& stop_
   }
 }
 
+void ControlConnection::SendScccn(Instant now) {
+  auto b = Start(MessageType::kScccn);
+  if (version_ == 2 && !peer_challenge_.empty()) {
+    b.Add<avp::ChallengeResponse>(ChallengeResponse(3, auth_.secrets.front(), peer_challenge_));
+  }
+  Queue(now, b.Build());
+}
+
 void ControlConnection::Established(Instant now) {
   ScheduleHello(now);
-  engine_.events_.push_back(ControlConnectionUp{.ccid = local_id_,
+  engine_.events_.push_back(ControlConnectionUp{.version = version_,
+                                                .ccid = local_id_,
                                                 .peer_ccid = remote_id_,
                                                 .peer = peer_,
                                                 .peer_host_name = peer_host_name_,
@@ -337,7 +418,12 @@ void ControlConnection::CleanUp(Instant now, ResultCode result, std::string reas
   if (send_stop) {
     sent_stop_ = true;
     auto b = Start(MessageType::kStopccn);
-    b.Add<avp::ResultCode>(result).Add<avp::AssignedControlConnectionId>(local_id_);
+    b.Add<avp::ResultCode>(result);
+    if (version_ == 2) {
+      b.Add<avp::AssignedTunnelId>(static_cast<uint16_t>(local_id_));
+    } else {
+      b.Add<avp::AssignedControlConnectionId>(local_id_);
+    }
     Queue(now, b.Build());
   }
   // §4.2, §7.5: keep delivery running for the full retransmission interval (the StopCCN
@@ -365,9 +451,14 @@ void ControlConnection::Close(Instant now, ResultCode result, std::string reason
 void ControlConnection::SendCdnTo(Instant now, uint32_t peer_session, uint32_t local_session,
                                   const ResultCode& result) {
   auto b = Start(MessageType::kCdn);
-  b.Add<avp::ResultCode>(result)
-      .Add<avp::LocalSessionId>(local_session)
-      .Add<avp::RemoteSessionId>(peer_session);
+  b.Add<avp::ResultCode>(result);
+  if (version_ == 2) {
+    // RFC 2661 §6.11: our Assigned Session ID; the header carries the peer's.
+    b.Add<avp::AssignedSessionId>(static_cast<uint16_t>(local_session));
+    Queue(now, b.Build(), static_cast<uint16_t>(peer_session));
+    return;
+  }
+  b.Add<avp::LocalSessionId>(local_session).Add<avp::RemoteSessionId>(peer_session);
   Queue(now, b.Build());
 }
 
@@ -420,7 +511,8 @@ void ControlConnection::RejectSccrq(Instant now, const ControlHeaderView& view, 
     return;
   }
   reliable_.Receive(now, view.header.ns, view.header.nr, false, {});
-  remote_id_ = packet->message.Get<avp::AssignedControlConnectionId>().value_or(0);
+  remote_id_ = version_ == 2 ? packet->message.Get<avp::AssignedTunnelId>().value_or(0)
+                             : packet->message.Get<avp::AssignedControlConnectionId>().value_or(0);
   Step(now, CcEvent::kSccrqNotAcceptable, result);
   reliable_.Flush(now);
 }

@@ -24,6 +24,7 @@ struct Session {
   uint32_t remote_id = 0;
   uint32_t ccid = 0;
   uint32_t replaces = 0;
+  uint8_t version = 3;
   uint64_t tie_breaker = 0;
   uint16_t pw_type = 0;
   CallRole role = CallRole::kIcrqSender;
@@ -43,9 +44,11 @@ struct Session {
 
 class ControlConnection final : public Reliable::Sink {
  public:
-  ControlConnection(Engine& engine, uint32_t local_id, const PeerAddress& peer, AuthConfig auth);
+  ControlConnection(Engine& engine, uint32_t local_id, const PeerAddress& peer, AuthConfig auth,
+                    uint8_t version);
 
   uint32_t local_id() const { return local_id_; }
+  uint8_t version() const { return version_; }
   uint32_t remote_id() const { return remote_id_; }
   const PeerAddress& peer() const { return peer_; }
   CcState state() const { return state_; }
@@ -67,7 +70,8 @@ class ControlConnection final : public Reliable::Sink {
   std::optional<Instant> NextDeadline() const;
 
   // Sessions use these.
-  void Queue(Instant now, Message message);
+  // Queues a message for reliable delivery; `session` is the L2TPv2 header Session ID.
+  void Queue(Instant now, Message message, uint16_t session = 0);
   void SendCdnTo(Instant now, uint32_t peer_session, uint32_t local_session,
                  const ResultCode& result);
   bool PeerCarries(uint16_t pw_type) const;
@@ -94,7 +98,10 @@ class ControlConnection final : public Reliable::Sink {
   void Established(Instant now);
   void CleanUp(Instant now, ResultCode result, std::string reason, bool send_stop);
   bool LearnPeer(const Message& m, ResultCode& why);
-  Bytes Encode(const Message& m, uint16_t ns, uint16_t nr) const;
+  Bytes Encode(const Message& m, uint16_t ns, uint16_t nr, uint16_t session = 0) const;
+  void SendScccn(Instant now);
+  void AddIdentity(Message::Builder& b) const;  // Host Name, IDs, capabilities, window
+  bool CheckChallengeResponse(const Message& m, uint8_t type, ResultCode& why) const;
   void Sign(Bytes& packet) const;
   bool Verify(std::span<const uint8_t> message, std::span<const uint8_t> peer_nonce) const;
   void ScheduleHello(Instant now);
@@ -102,6 +109,7 @@ class ControlConnection final : public Reliable::Sink {
 
   Engine& engine_;
   uint32_t local_id_;
+  uint8_t version_;
   uint32_t remote_id_ = 0;
   PeerAddress peer_;
   AuthConfig auth_;
@@ -116,6 +124,8 @@ class ControlConnection final : public Reliable::Sink {
   std::optional<uint64_t> tie_breaker_;
   Bytes local_nonce_;
   Bytes peer_nonce_;
+  Bytes my_challenge_;    // L2TPv2: the Challenge we sent (RFC 2661 §5.1.1)
+  Bytes peer_challenge_;  // L2TPv2: the Challenge we must answer
   std::vector<uint16_t> peer_pw_caps_;
   std::string peer_host_name_;
   uint32_t peer_router_id_ = 0;
@@ -132,9 +142,10 @@ class SessionOps {
   // The control connection is up: waiting sessions send their ICRQ/OCRQ.
   static void ControlConnectionOpen(Instant now, ControlConnection& cc);
   // A session-scoped message (ICRQ..CDN, SLI, WEN) delivered in order and authenticated.
-  static void OnMessage(Instant now, ControlConnection& cc, const Message& m);
+  static void OnMessage(Instant now, ControlConnection& cc, const Message& m,
+                        uint16_t header_session);
   // A session message we could not read (unknown mandatory AVP): CDN with `result`.
-  static void Reject(Instant now, ControlConnection& cc, const Message& m,
+  static void Reject(Instant now, ControlConnection& cc, const Message& m, uint16_t header_session,
                      const ResultCode& result);
   static absl::Status Close(Instant now, Engine& engine, uint32_t session_id,
                             const ResultCode& result);

@@ -36,16 +36,16 @@ Engine::Engine(EngineConfig config, base::Random& random, SessionPolicy* policy)
 
 Engine::~Engine() = default;
 
-uint32_t Engine::NewConnectionId() {
+uint32_t Engine::NewConnectionId(uint8_t version) {
   for (;;) {
-    const uint32_t id = random_.Next32();
+    const uint32_t id = version == 2 ? random_.Next32() & 0xffff : random_.Next32();
     if (id != 0 && !ccs_.contains(id)) return id;
   }
 }
 
-uint32_t Engine::NewSessionId() {
+uint32_t Engine::NewSessionId(uint8_t version) {
   for (;;) {
-    const uint32_t id = random_.Next32();
+    const uint32_t id = version == 2 ? random_.Next32() & 0xffff : random_.Next32();
     if (id != 0 && !sessions_.contains(id)) return id;
   }
 }
@@ -60,9 +60,9 @@ void Engine::RemoveCc(uint32_t ccid) { ccs_.erase(ccid); }
 absl::Status Engine::Receive(Instant now, const PeerAddress& peer, std::span<const uint8_t> bytes) {
   const PacketKind kind =
       config_.transport == Transport::kIp ? ClassifyIp(bytes) : ClassifyUdp(bytes);
-  if (kind != PacketKind::kV3Control) {
-    if (kind == PacketKind::kInvalid || kind == PacketKind::kV2Control) ++stats_.malformed;
-    return absl::InvalidArgumentError("not an L2TPv3 control packet");
+  if (kind != PacketKind::kV3Control && kind != PacketKind::kV2Control) {
+    if (kind == PacketKind::kInvalid) ++stats_.malformed;
+    return absl::InvalidArgumentError("not an L2TP control packet");
   }
   absl::StatusOr<ControlHeaderView> view = ParseControlHeader(bytes, config_.transport);
   if (!view.ok()) {
@@ -78,6 +78,10 @@ absl::Status Engine::Receive(Instant now, const PeerAddress& peer, std::span<con
     ++stats_.unknown_connection;
     return absl::NotFoundError(absl::StrCat("no control connection ", view->header.connection_id));
   }
+  if (cc->version() != view->header.version) {
+    ++stats_.unknown_connection;
+    return absl::NotFoundError("control connection of the other L2TP version");
+  }
   cc->OnPacket(now, peer, *view);
   if (cc->finished()) RemoveCc(cc->local_id());
   return absl::OkStatus();
@@ -89,10 +93,13 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
     ++stats_.malformed;  // only an SCCRQ may be addressed to connection 0
     return;
   }
-  const uint32_t peer_ccid = packet->message.Get<avp::AssignedControlConnectionId>().value_or(0);
+  const uint8_t version = view.header.version;
+  const uint32_t peer_ccid =
+      version == 2 ? packet->message.Get<avp::AssignedTunnelId>().value_or(0)
+                   : packet->message.Get<avp::AssignedControlConnectionId>().value_or(0);
   ControlConnection* mine = nullptr;
   for (auto& [id, cc] : ccs_) {
-    if (!cc->peer().SameHost(peer)) continue;
+    if (!cc->peer().SameHost(peer) || cc->version() != version) continue;
     // A retransmitted SCCRQ: its connection acknowledges it as a duplicate (§4.2), also
     // while it holds state after refusing it.
     if (peer_ccid != 0 && cc->remote_id() == peer_ccid && cc->peer() == peer) {
@@ -109,16 +116,16 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
     // values, probability 2^-64, are treated as a loss.)
     const bool we_win = !theirs || (mine->tie_breaker() && *mine->tie_breaker() < *theirs);
     if (we_win) {
-      const uint32_t id = NewConnectionId();
-      auto loser = std::make_unique<ControlConnection>(*this, id, peer, auth);
+      const uint32_t id = NewConnectionId(version);
+      auto loser = std::make_unique<ControlConnection>(*this, id, peer, auth, version);
       loser->RejectSccrq(
           now, view,
           ResultCode{.result = 3, .error = std::nullopt, .message = "lost control connection tie"});
       ccs_.emplace(id, std::move(loser));
       return;
     }
-    const uint32_t id = NewConnectionId();
-    auto winner = std::make_unique<ControlConnection>(*this, id, peer, auth);
+    const uint32_t id = NewConnectionId(version);
+    auto winner = std::make_unique<ControlConnection>(*this, id, peer, auth, version);
     mine->DiscardLosing(id);
     RemoveCc(mine->local_id());
     ControlConnection* w = winner.get();
@@ -127,8 +134,8 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
     if (w->finished()) RemoveCc(id);
     return;
   }
-  const uint32_t id = NewConnectionId();
-  auto cc = std::make_unique<ControlConnection>(*this, id, peer, auth);
+  const uint32_t id = NewConnectionId(version);
+  auto cc = std::make_unique<ControlConnection>(*this, id, peer, auth, version);
   ControlConnection* c = cc.get();
   ccs_.emplace(id, std::move(cc));
   c->AcceptSccrq(now, view);
@@ -155,9 +162,15 @@ std::optional<Instant> Engine::NextDeadline() const {
 
 absl::StatusOr<uint32_t> Engine::OpenControlConnection(Instant now, const PeerAddress& peer,
                                                        const ControlConnectionParams& params) {
-  const uint32_t id = NewConnectionId();
-  auto cc =
-      std::make_unique<ControlConnection>(*this, id, peer, params.auth.value_or(config_.auth));
+  if (params.version != 2 && params.version != 3) {
+    return absl::InvalidArgumentError("L2TP version must be 2 or 3");
+  }
+  if (params.version == 2 && config_.transport != Transport::kUdp) {
+    return absl::InvalidArgumentError("L2TPv2 runs over UDP only");
+  }
+  const uint32_t id = NewConnectionId(params.version);
+  auto cc = std::make_unique<ControlConnection>(*this, id, peer, params.auth.value_or(config_.auth),
+                                                params.version);
   ControlConnection* c = cc.get();
   ccs_.emplace(id, std::move(cc));
   c->Open(now);

@@ -81,13 +81,19 @@ struct EngineConfig {
 
 struct ControlConnectionParams {
   std::optional<AuthConfig> auth;  // overrides EngineConfig::auth for this peer
+  // 3: L2TPv3 (RFC 3931). 2: L2TPv2 (RFC 2661) for PPP: a tunnel whose sessions are PPP
+  // calls (ICRQ as LAC, OCRQ as LNS); the first secret of `auth` is the tunnel secret for
+  // Challenge/Response tunnel authentication (RFC 2661 §5.1.1).
+  uint8_t version = 3;
 };
 
 enum class Sublayer : uint8_t { kNone = 0, kDefault = 1 };  // L2-Specific Sublayer AVP 69
 
 struct SessionParams {
-  uint16_t pw_type = 0x0005;
-  std::string remote_end_id;  // binds the session to its pseudowire (§5.4.4)
+  uint16_t pw_type = 0x0005;  // L2TPv2: always PPP (0x0007), this is ignored
+  // Binds the session to its pseudowire (§5.4.4). L2TPv2: sent as Calling Number (ICRQ)
+  // or Called Number (OCRQ).
+  std::string remote_end_id;
   uint8_t cookie_length = 0;  // 0, 4 or 8: we assign a random cookie (§5.4.4)
   Sublayer sublayer = Sublayer::kDefault;
   bool require_sequencing = false;  // Data Sequencing AVP 70 value 2: peer must sequence
@@ -97,7 +103,8 @@ struct SessionParams {
 
 // Negotiated parameters of an established session.
 struct SessionInfo {
-  uint32_t ccid = 0;  // local control connection ID
+  uint8_t version = 3;  // 2: an L2TPv2 PPP session (16-bit IDs, no cookie or sublayer)
+  uint32_t ccid = 0;    // local control connection ID
   uint32_t local_session_id = 0;
   uint32_t remote_session_id = 0;
   uint16_t pw_type = 0;
@@ -113,6 +120,7 @@ struct SessionInfo {
 };
 
 struct ControlConnectionUp {
+  uint8_t version = 3;
   uint32_t ccid = 0;
   uint32_t peer_ccid = 0;
   PeerAddress peer;
@@ -150,6 +158,7 @@ struct Datagram {
 
 // What the peer asks for in an ICRQ or OCRQ.
 struct IncomingSession {
+  uint8_t version = 3;
   uint32_t ccid = 0;
   PeerAddress peer;
   uint16_t pw_type = 0;
@@ -219,8 +228,8 @@ class Engine {
   friend class ControlConnection;
   friend class SessionOps;
   friend class SessionTable;
-  uint32_t NewConnectionId();
-  uint32_t NewSessionId();
+  uint32_t NewConnectionId(uint8_t version);  // L2TPv2 IDs are 16-bit
+  uint32_t NewSessionId(uint8_t version);
   ControlConnection* FindCc(uint32_t ccid);
   void ReceiveNewSccrq(Instant now, const PeerAddress& peer, const ControlHeaderView& view);
   void RemoveCc(uint32_t ccid);

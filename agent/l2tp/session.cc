@@ -30,6 +30,7 @@ Session* Find(Engine& e, uint32_t ccid, uint32_t local_id);
 
 SessionInfo InfoOf(const Session& s) {
   SessionInfo i;
+  i.version = s.version;
   i.ccid = s.ccid;
   i.local_session_id = s.local_id;
   i.remote_session_id = s.remote_id;
@@ -51,9 +52,11 @@ SessionInfo InfoOf(const Session& s) {
 // Session bookkeeping that needs Engine's private members.
 class SessionTable {
  public:
-  static Session& Create(Engine& e, uint32_t ccid, CallRole role, const SessionParams& p) {
+  static Session& Create(Engine& e, uint32_t ccid, uint8_t version, CallRole role,
+                         const SessionParams& p) {
     auto s = std::make_unique<Session>();
-    s->local_id = e.NewSessionId();
+    s->local_id = e.NewSessionId(version);
+    s->version = version;
     s->ccid = ccid;
     s->role = role;
     s->pw_type = p.pw_type;
@@ -136,6 +139,22 @@ void Down(Engine& e, Session& s, ResultCode result, std::string reason) {
 void SendRequest(Instant now, ControlConnection& cc, Session& s, MessageType type) {
   s.tie_breaker = SessionTable::Rand(cc.engine()).Next64();
   auto builder = cc.Start(type);
+  if (s.version == 2) {
+    // RFC 2661 §6.6 ICRQ (as LAC) / §6.9 OCRQ (as LNS); the end ID rides as the number.
+    builder.Add<avp::AssignedSessionId>(static_cast<uint16_t>(s.local_id))
+        .Add<avp::CallSerialNumber>(SessionTable::NextSerial(cc.engine()));
+    if (type == MessageType::kOcrq) {
+      builder.Add<avp::MinimumBps>(0)
+          .Add<avp::MaximumBps>(100'000'000)
+          .Add<avp::BearerType>(3)
+          .Add<avp::FramingType>(3)
+          .Add<avp::CalledNumber>(s.remote_end_id);
+    } else if (!s.remote_end_id.empty()) {
+      builder.Add<avp::CallingNumber>(s.remote_end_id);
+    }
+    cc.Queue(now, builder.Build());
+    return;
+  }
   builder.Add<avp::LocalSessionId>(s.local_id)
       .Add<avp::RemoteSessionId>(0)
       .Add<avp::CallSerialNumber>(SessionTable::NextSerial(cc.engine()))
@@ -155,6 +174,11 @@ void SendRequest(Instant now, ControlConnection& cc, Session& s, MessageType typ
 // Our answer to an accepted request: ICRP (§6.7) or OCRP (§6.10).
 void SendReply(Instant now, ControlConnection& cc, Session& s, MessageType type) {
   auto b = cc.Start(type);
+  if (s.version == 2) {  // RFC 2661 §6.7 ICRP / §6.10 OCRP
+    b.Add<avp::AssignedSessionId>(static_cast<uint16_t>(s.local_id));
+    cc.Queue(now, b.Build(), static_cast<uint16_t>(s.remote_id));
+    return;
+  }
   b.Add<avp::LocalSessionId>(s.local_id)
       .Add<avp::RemoteSessionId>(s.remote_id)
       .Add<avp::CircuitStatus>(CircuitBits(s.circuit_active, true))
@@ -170,6 +194,11 @@ void SendReply(Instant now, ControlConnection& cc, Session& s, MessageType type)
 // ICCN (§6.8) or OCCN (§6.11).
 void SendConnected(Instant now, ControlConnection& cc, Session& s, MessageType type) {
   auto b = cc.Start(type);
+  if (s.version == 2) {  // RFC 2661 §6.8 ICCN / §6.11 OCCN: speed and framing (sync)
+    b.Add<avp::TxConnectSpeedBps>(100'000'000).Add<avp::FramingType>(1);
+    cc.Queue(now, b.Build(), static_cast<uint16_t>(s.remote_id));
+    return;
+  }
   b.Add<avp::LocalSessionId>(s.local_id)
       .Add<avp::RemoteSessionId>(s.remote_id)
       .Add<avp::CircuitStatus>(CircuitBits(s.circuit_active, false));
@@ -179,6 +208,12 @@ void SendConnected(Instant now, ControlConnection& cc, Session& s, MessageType t
 // Reads what the peer sent about its side: session ID, cookie, sublayer, sequencing.
 // Returns a CDN result if the parameters cannot work.
 std::optional<ResultCode> LearnPeerSide(Session& s, const Message& m) {
+  if (s.version == 2) {
+    auto peer_id = m.Get<avp::AssignedSessionId>();
+    if (!peer_id || *peer_id == 0) return Result(2, 5, "missing Assigned Session ID");
+    s.remote_id = *peer_id;
+    return std::nullopt;
+  }
   auto peer_id = m.Get<avp::LocalSessionId>();
   if (!peer_id || *peer_id == 0) return Result(2, 5, "missing Local Session ID");
   s.remote_id = *peer_id;
@@ -232,27 +267,36 @@ bool Apply(Instant now, ControlConnection& cc, Session& s, CallEvent event, Resu
 void OnRequest(Instant now, ControlConnection& cc, const Message& m, bool outgoing,
                const SessionDecision* forced, uint32_t replaces) {
   Engine& e = cc.engine();
-  const uint32_t peer_id = m.Get<avp::LocalSessionId>().value_or(0);
+  const bool v2 = cc.version() == 2;
+  const uint32_t peer_id =
+      v2 ? m.Get<avp::AssignedSessionId>().value_or(0) : m.Get<avp::LocalSessionId>().value_or(0);
   const CallRole role = outgoing ? CallRole::kOcrqRecipient : CallRole::kIcrqRecipient;
   const CallEvent ok = outgoing ? CallEvent::kOcrqAcceptable : CallEvent::kIcrqAcceptable;
   const CallEvent bad = outgoing ? CallEvent::kOcrqNotAcceptable : CallEvent::kIcrqNotAcceptable;
   auto refuse = [&](ResultCode rc) {
     if (peer_id != 0) cc.SendCdnTo(now, peer_id, 0, rc);
   };
-  auto pw = m.Get<avp::PwType>();
-  const Bytes* end_id = m.Find<avp::RemoteEndId>();
+  // L2TPv2 calls carry PPP; the Calling (ICRQ) or Called (OCRQ) Number names the call.
+  std::optional<uint16_t> pw = v2 ? std::optional<uint16_t>(0x0007) : m.Get<avp::PwType>();
+  std::optional<Bytes> v2_end;
+  if (v2) {
+    auto number = outgoing ? m.Get<avp::CalledNumber>() : m.Get<avp::CallingNumber>();
+    v2_end = ToBytes(number.value_or(""));
+  }
+  const Bytes* end_id = v2 ? &*v2_end : m.Find<avp::RemoteEndId>();
   if (peer_id == 0 || !pw || end_id == nullptr) {
     return refuse(Result(2, 6, "missing Local Session ID, PW Type or Remote End ID"));
   }
   // §5.4.3: a PW type we cannot carry gets CDN result 14.
-  if (!Carries(SessionTable::Config(e).pw_capabilities, *pw)) {
+  if (!v2 && !Carries(SessionTable::Config(e).pw_capabilities, *pw)) {
     return refuse(Result(14, std::nullopt, "unsupported PW type"));
   }
   SessionDecision decision;
   if (forced != nullptr) {
     decision = *forced;
   } else if (SessionPolicy* policy = SessionTable::Policy(e)) {
-    decision = policy->OnIncomingSession(IncomingSession{.ccid = cc.local_id(),
+    decision = policy->OnIncomingSession(IncomingSession{.version = cc.version(),
+                                                         .ccid = cc.local_id(),
                                                          .peer = cc.peer(),
                                                          .pw_type = *pw,
                                                          .remote_end_id = ToString(*end_id),
@@ -261,8 +305,12 @@ void OnRequest(Instant now, ControlConnection& cc, const Message& m, bool outgoi
   SessionParams p = decision.params;
   p.pw_type = *pw;
   p.remote_end_id = ToString(*end_id);
-  if (p.cookie_length != 4 && p.cookie_length != 8) p.cookie_length = 0;
-  Session& s = SessionTable::Create(e, cc.local_id(), role, p);
+  if ((p.cookie_length != 4 && p.cookie_length != 8) || v2) p.cookie_length = 0;
+  if (v2) {
+    p.sublayer = Sublayer::kNone;
+    p.require_sequencing = false;
+  }
+  Session& s = SessionTable::Create(e, cc.local_id(), cc.version(), role, p);
   s.replaces = replaces;
   s.remote_id = peer_id;
   std::optional<ResultCode> problem = LearnPeerSide(s, m);
@@ -338,20 +386,27 @@ CallEvent Guarded(MessageType type, bool acceptable) {
 absl::StatusOr<uint32_t> SessionOps::Open(Instant now, ControlConnection& cc,
                                           const SessionParams& p) {
   Engine& e = cc.engine();
-  if (!Carries(SessionTable::Config(e).pw_capabilities, p.pw_type)) {
+  if (cc.version() == 3 && !Carries(SessionTable::Config(e).pw_capabilities, p.pw_type)) {
     return absl::FailedPreconditionError("this host cannot carry that PW type");
   }
-  if (cc.state() == CcState::kEstablished && !cc.PeerCarries(p.pw_type)) {
+  if (cc.version() == 3 && cc.state() == CcState::kEstablished && !cc.PeerCarries(p.pw_type)) {
     return absl::FailedPreconditionError("the peer does not carry that PW type");
   }
   if (p.cookie_length != 0 && p.cookie_length != 4 && p.cookie_length != 8) {
     return absl::InvalidArgumentError("cookie length must be 0, 4 or 8");
   }
-  if (p.require_sequencing && p.sublayer == Sublayer::kNone) {
+  if (cc.version() == 3 && p.require_sequencing && p.sublayer == Sublayer::kNone) {
     return absl::InvalidArgumentError("sequencing needs the default L2-Specific Sublayer");
   }
   const CallRole role = p.outgoing_call ? CallRole::kOcrqSender : CallRole::kIcrqSender;
-  Session& s = SessionTable::Create(e, cc.local_id(), role, p);
+  SessionParams params = p;
+  if (cc.version() == 2) {  // a PPP call: no cookie, sublayer or sequencing negotiation
+    params.pw_type = 0x0007;
+    params.cookie_length = 0;
+    params.sublayer = Sublayer::kNone;
+    params.require_sequencing = false;
+  }
+  Session& s = SessionTable::Create(e, cc.local_id(), cc.version(), role, params);
   const uint32_t id = s.local_id;
   Apply(now, cc, s, CallEvent::kLocalOpen, {});
   if (cc.state() == CcState::kEstablished) Apply(now, cc, s, CallEvent::kControlConnOpen, {});
@@ -361,7 +416,7 @@ absl::StatusOr<uint32_t> SessionOps::Open(Instant now, ControlConnection& cc,
 void SessionOps::ControlConnectionOpen(Instant now, ControlConnection& cc) {
   for (Session* s : SessionTable::Of(cc.engine(), cc.local_id())) {
     if (s->state != CallState::kWaitControlConn) continue;
-    if (!cc.PeerCarries(s->pw_type)) {
+    if (s->version == 3 && !cc.PeerCarries(s->pw_type)) {
       Down(cc.engine(), *s, Result(14, std::nullopt, "the peer does not carry that PW type"),
            "the peer does not carry that PW type");
       continue;
@@ -370,19 +425,22 @@ void SessionOps::ControlConnectionOpen(Instant now, ControlConnection& cc) {
   }
 }
 
-void SessionOps::OnMessage(Instant now, ControlConnection& cc, const Message& m) {
+void SessionOps::OnMessage(Instant now, ControlConnection& cc, const Message& m,
+                           uint16_t header_session) {
   Engine& e = cc.engine();
   const MessageType type = m.type();
-  if (type == MessageType::kIcrq || type == MessageType::kOcrq) {
-    if (m.Get<avp::RemoteSessionId>().value_or(0) == 0) {
-      return OnRequestWithTie(now, cc, m, type == MessageType::kOcrq);
-    }
+  const bool v2 = cc.version() == 2;
+  // v3 names our session in the Remote Session ID AVP, v2 in the header (RFC 2661 §3.1).
+  const uint32_t local = v2 ? header_session : m.Get<avp::RemoteSessionId>().value_or(0);
+  if ((type == MessageType::kIcrq || type == MessageType::kOcrq) && local == 0) {
+    if (v2) return OnRequest(now, cc, m, type == MessageType::kOcrq, nullptr, 0);
+    return OnRequestWithTie(now, cc, m, type == MessageType::kOcrq);
   }
-  const uint32_t local = m.Get<avp::RemoteSessionId>().value_or(0);
   Session* s = Find(e, cc.local_id(), local);
   if (s == nullptr) {
     // Idle rows of §7.3/§7.4: nothing to clean up; tell the peer unless it is a CDN.
-    const uint32_t peer_id = m.Get<avp::LocalSessionId>().value_or(0);
+    const uint32_t peer_id =
+        v2 ? m.Get<avp::AssignedSessionId>().value_or(0) : m.Get<avp::LocalSessionId>().value_or(0);
     if (type != MessageType::kCdn && type != MessageType::kWen && peer_id != 0) {
       cc.SendCdnTo(now, peer_id, 0, Result(2, 5, "no such session"));
     }
@@ -425,13 +483,16 @@ void SessionOps::OnMessage(Instant now, ControlConnection& cc, const Message& m)
 }
 
 void SessionOps::Reject(Instant now, ControlConnection& cc, const Message& m,
-                        const ResultCode& result) {
-  Session* s = Find(cc.engine(), cc.local_id(), m.Get<avp::RemoteSessionId>().value_or(0));
+                        uint16_t header_session, const ResultCode& result) {
+  const bool v2 = cc.version() == 2;
+  Session* s = Find(cc.engine(), cc.local_id(),
+                    v2 ? header_session : m.Get<avp::RemoteSessionId>().value_or(0));
   if (s != nullptr) {
     Apply(now, cc, *s, CallEvent::kLocalClose, result);
     return;
   }
-  const uint32_t peer_id = m.Get<avp::LocalSessionId>().value_or(0);
+  const uint32_t peer_id =
+      v2 ? m.Get<avp::AssignedSessionId>().value_or(0) : m.Get<avp::LocalSessionId>().value_or(0);
   if (peer_id != 0 && m.type() != MessageType::kCdn) cc.SendCdnTo(now, peer_id, 0, result);
 }
 
@@ -453,7 +514,10 @@ absl::Status SessionOps::SetCircuit(Instant now, Engine& e, uint32_t id, bool ac
   if (s->circuit_active == active) return absl::OkStatus();
   s->circuit_active = active;
   ControlConnection* cc = SessionTable::Cc(e, s->ccid);
-  if (cc == nullptr || s->state != CallState::kEstablished) return absl::OkStatus();
+  // L2TPv2 has no Circuit Status (its SLI carries ACCM from LNS to LAC): nothing to send.
+  if (cc == nullptr || s->state != CallState::kEstablished || s->version == 2) {
+    return absl::OkStatus();
+  }
   // §6.14 SLI: Local and Remote Session ID and the new Circuit Status.
   auto b = cc->Start(MessageType::kSli);
   b.Add<avp::LocalSessionId>(s->local_id)

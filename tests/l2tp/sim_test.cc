@@ -370,5 +370,88 @@ TEST(SimTest, OutgoingCallComesUp) {
   EXPECT_EQ(p.sim.node(1).policy.requests, 1);
 }
 
+// L2TPv2 (RFC 2661) for PPP: the same machinery as LAC (ICRQ) and LNS (OCRQ).
+struct V2Pair {
+  V2Pair(uint64_t seed, std::vector<std::string> lac_secret, std::vector<std::string> lns_secret,
+         LinkConfig link = {})
+      : p(seed, link, WithSecrets(Config("lac", 1), lac_secret),
+          WithSecrets(Config("lns", 2), lns_secret)) {}
+  uint32_t OpenV2() {
+    return p.sim.Do(0, [&](Engine& e, Instant now) {
+      return *e.OpenControlConnection(now, p.sim.node(1).address,
+                                      {.auth = std::nullopt, .version = 2});
+    });
+  }
+  Pair p;
+};
+
+TEST(SimTest, V2TunnelWithChallengeAuthAndIncomingPppCallAsLac) {
+  V2Pair v(17, {"tunnel-secret"}, {"tunnel-secret"},
+           LinkConfig{.loss = 0.2, .delay = milliseconds(5), .jitter = milliseconds(10)});
+  Pair& p = v.p;
+  const uint32_t tid = v.OpenV2();
+  EXPECT_LE(tid, 0xffffu) << "L2TPv2 Tunnel IDs are 16-bit";
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, minutes(2)));
+  EXPECT_EQ(EventsOf<ControlConnectionUp>(p.sim.node(1))[0].version, 2);
+  EXPECT_EQ(EventsOf<ControlConnectionUp>(p.sim.node(1))[0].peer_host_name, "lac");
+  EXPECT_TRUE(
+      p.sim
+          .Do(0, [&](Engine& e,
+                     Instant now) { return e.OpenSession(now, tid, {.remote_end_id = "5551234"}); })
+          .ok());
+  ASSERT_TRUE(p.sim.RunUntil(
+      [&] { return p.sim.node(0).sessions_up == 1 && p.sim.node(1).sessions_up == 1; },
+      minutes(2)));
+  const SessionInfo lac = EventsOf<SessionUp>(p.sim.node(0))[0].info;
+  const SessionInfo lns = EventsOf<SessionUp>(p.sim.node(1))[0].info;
+  EXPECT_EQ(lac.version, 2);
+  EXPECT_EQ(lac.pw_type, 0x0007);
+  EXPECT_LE(lac.local_session_id, 0xffffu);
+  EXPECT_EQ(lac.remote_session_id, lns.local_session_id);
+  EXPECT_EQ(lns.remote_session_id, lac.local_session_id);
+  EXPECT_EQ(lns.remote_end_id, "5551234") << "Calling Number";
+  EXPECT_TRUE(lac.local_cookie.empty());
+  EXPECT_EQ(p.sim.node(1).policy.requests, 1);
+  // Clearing the call sends a CDN the LNS sees.
+  EXPECT_TRUE(p.sim
+                  .Do(0, [&](Engine& e,
+                             Instant now) { return e.CloseSession(now, lac.local_session_id, 3); })
+                  .ok());
+  ASSERT_TRUE(
+      p.sim.RunUntil([&] { return EventsOf<SessionDown>(p.sim.node(1)).size() == 1; }, minutes(1)));
+  EXPECT_EQ(EventsOf<SessionDown>(p.sim.node(1))[0].result.result, 3);
+}
+
+TEST(SimTest, V2OutgoingPppCallPlacedByLns) {
+  V2Pair v(18, {}, {});
+  Pair& p = v.p;
+  v.OpenV2();
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
+  // The LNS (node 1) asks the LAC to place a call: OCRQ, OCRP, OCCN.
+  const uint32_t lns_tid = EventsOf<ControlConnectionUp>(p.sim.node(1))[0].ccid;
+  EXPECT_TRUE(p.sim
+                  .Do(1,
+                      [&](Engine& e, Instant now) {
+                        return e.OpenSession(now, lns_tid,
+                                             {.remote_end_id = "5550000", .outgoing_call = true});
+                      })
+                  .ok());
+  ASSERT_TRUE(p.sim.RunUntil(
+      [&] { return p.sim.node(0).sessions_up == 1 && p.sim.node(1).sessions_up == 1; },
+      seconds(5)));
+  EXPECT_EQ(EventsOf<SessionUp>(p.sim.node(0))[0].info.remote_end_id, "5550000") << "Called Number";
+}
+
+TEST(SimTest, V2WrongTunnelSecretEndsInStopCcnResult4) {
+  V2Pair v(19, {"one"}, {"two"});
+  Pair& p = v.p;
+  v.OpenV2();
+  ASSERT_TRUE(p.sim.RunUntil(
+      [&] { return EventsOf<ControlConnectionDown>(p.sim.node(0)).size() == 1; }, seconds(10)));
+  EXPECT_EQ(EventsOf<ControlConnectionDown>(p.sim.node(0))[0].result.result, 4);
+  EXPECT_TRUE(EventsOf<ControlConnectionUp>(p.sim.node(0)).empty());
+  EXPECT_TRUE(EventsOf<ControlConnectionUp>(p.sim.node(1)).empty());
+}
+
 }  // namespace
 }  // namespace pwire::l2tp
