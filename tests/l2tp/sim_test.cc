@@ -370,6 +370,25 @@ TEST(SimTest, OutgoingCallComesUp) {
   EXPECT_EQ(p.sim.node(1).policy.requests, 1);
 }
 
+TEST(SimTest, OverIpProtocol115ConnectionAndSessionComeUp) {
+  EngineConfig a = Config("a", 1);
+  EngineConfig b = Config("b", 2);
+  a.transport = b.transport = Transport::kIp;
+  Pair p(20, LinkConfig{.loss = 0.1, .delay = milliseconds(3)}, a, b);
+  const uint32_t ccid = p.Open();
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, minutes(1)));
+  EXPECT_TRUE(p.sim
+                  .Do(0,
+                      [&](Engine& e, Instant now) {
+                        return e.OpenSession(
+                            now, ccid, {.pw_type = 5, .remote_end_id = "ip", .cookie_length = 8});
+                      })
+                  .ok());
+  ASSERT_TRUE(p.sim.RunUntil(
+      [&] { return p.sim.node(0).sessions_up == 1 && p.sim.node(1).sessions_up == 1; },
+      minutes(1)));
+}
+
 // L2TPv2 (RFC 2661) for PPP: the same machinery as LAC (ICRQ) and LNS (OCRQ).
 struct V2Pair {
   V2Pair(uint64_t seed, std::vector<std::string> lac_secret, std::vector<std::string> lns_secret,
