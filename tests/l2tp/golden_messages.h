@@ -4,6 +4,7 @@
 // Shared by the golden test, the tshark judge and the fuzz seed generator.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct Golden {
   Message message;
   std::string hex;  // the whole UDP payload, spaces allowed
 };
+
+// gtest prints a parameter with this: the name, not the bytes of the struct.
+inline void PrintTo(const Golden& golden, std::ostream* os) { *os << golden.name; }
 
 std::vector<Golden> GoldenV3Messages();
 std::vector<Golden> GoldenV2Messages();
