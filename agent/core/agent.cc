@@ -154,6 +154,13 @@ absl::Status Agent::Start() {
 void Agent::RebuildDesired() {
   desired_ = server_desired_;
   for (const auto& [name, pw] : local_) desired_.pseudowires[name] = pw;
+  if (dp_.GetCapabilities().managed_tunnels) {
+    // Static tunnels ride a socket the agent opens too: every L2TP socket then shares the
+    // local port with the control plane's listener.
+    for (auto& [name, pw] : desired_.pseudowires) {
+      if (pw.is_static) pw.tunnel_config.mode = dataplane::TunnelMode::kManaged;
+    }
+  }
   cp_.SetDesired(&desired_);
 }
 
@@ -313,12 +320,21 @@ absl::Status Agent::Apply(const Action& a) {
   if (auto* x = std::get_if<action::ProgramTunnel>(&a)) {
     dataplane::TunnelConfig c = x->config;
     if (c.mode == dataplane::TunnelMode::kManaged) {
-      c.fd = cp_.TunnelFd(c.local_tunnel_id);
-      if (c.fd < 0) return absl::FailedPreconditionError("managed tunnel has no socket");
+      auto fd = cp_.TunnelSocket(c);
+      if (!fd.ok()) return fd.status();
+      c.fd = *fd;
     }
-    return dp_.CreateTunnel(c);
+    absl::Status s = dp_.CreateTunnel(c);
+    if (!s.ok() && c.mode == dataplane::TunnelMode::kManaged) {
+      cp_.ReleaseTunnelSocket(c.local_tunnel_id);
+    }
+    return s;
   }
-  if (auto* x = std::get_if<action::RemoveTunnel>(&a)) return dp_.DeleteTunnel(x->tunnel_id);
+  if (auto* x = std::get_if<action::RemoveTunnel>(&a)) {
+    absl::Status s = dp_.DeleteTunnel(x->tunnel_id);
+    if (s.ok()) cp_.ReleaseTunnelSocket(x->tunnel_id);
+    return s;
+  }
   if (auto* x = std::get_if<action::ProgramSession>(&a)) return dp_.CreateSession(x->config);
   if (auto* x = std::get_if<action::RemoveSession>(&a)) {
     return dp_.DeleteSession(x->tunnel_id, x->session_id);

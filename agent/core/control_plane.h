@@ -41,14 +41,20 @@ class ControlPlane {
 
   virtual const std::map<uint32_t, ObservedTunnel>& tunnels() const = 0;
   virtual const std::map<std::string, ObservedSession>& sessions() const = 0;
-  // The socket a managed tunnel uses (for the data plane), or -1.
-  virtual int TunnelFd(uint32_t tunnel_id) const = 0;
+  // The socket the data plane gets for a managed tunnel: a control connection's own socket,
+  // or, for a static tunnel, a socket opened (bound and connected) for it. The agent owns
+  // every L2TP socket so that they all share the local port. When the data plane reads the
+  // socket itself (Capabilities::control_via_handler), the control plane stops reading it.
+  virtual absl::StatusOr<int> TunnelSocket(const dataplane::TunnelConfig& config) = 0;
+  // The data plane no longer uses the tunnel's socket (a static one is closed).
+  virtual void ReleaseTunnelSocket(uint32_t tunnel_id) = 0;
   virtual ControlPlaneStats stats() const = 0;
   // The last error of a pseudowire's session (CDN result, refusal), or "".
   virtual std::string LastError(const std::string& pw) const = 0;
 };
 
-// Static pseudowires only: every dynamic action fails with UNIMPLEMENTED.
+// For tests of static pseudowires: every dynamic action fails with UNIMPLEMENTED, and tunnel
+// sockets are fake descriptor numbers (only FakeDataplane accepts them).
 class NullControlPlane final : public ControlPlane {
  public:
   void SetChangeHandler(ChangeHandler) override {}
@@ -61,7 +67,10 @@ class NullControlPlane final : public ControlPlane {
   absl::Status CloseSession(const std::string&) override { return Unsupported(); }
   const std::map<uint32_t, ObservedTunnel>& tunnels() const override { return tunnels_; }
   const std::map<std::string, ObservedSession>& sessions() const override { return sessions_; }
-  int TunnelFd(uint32_t) const override { return -1; }
+  absl::StatusOr<int> TunnelSocket(const dataplane::TunnelConfig& c) override {
+    return static_cast<int>(1000 + (c.local_tunnel_id & 0xffff));
+  }
+  void ReleaseTunnelSocket(uint32_t) override {}
   ControlPlaneStats stats() const override { return {}; }
   std::string LastError(const std::string&) const override {
     return "dynamic pseudowires need the L2TP control plane, not built into this agent";

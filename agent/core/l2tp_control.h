@@ -1,0 +1,96 @@
+// L2tpControlPlane: the ControlPlane that runs RFC 3931 through the sans-I/O l2tp::Engine on
+// the agent's event loop. One engine per local underlay address; a UDP socket bound to the
+// L2TP port there receives SCCRQs and carries every control message we send; each
+// established control connection gets its own connected socket (same local port), which the
+// data plane attaches to as a managed tunnel. One timer per engine, armed from
+// NextDeadline(). Peer-initiated sessions are accepted only when they match a desired
+// pseudowire (peer address and Remote End ID, RFC 3931 §5.4.4); the rest get a CDN.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "agent/core/config.h"
+#include "agent/core/control_plane.h"
+#include "agent/core/event_loop.h"
+#include "agent/dataplane/dataplane.h"
+#include "agent/l2tp/engine.h"
+#include "pwire/base/random.h"
+
+namespace pwire::agent {
+
+class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
+ public:
+  L2tpControlPlane(EventLoop& loop, const AgentConfig& config, dataplane::Dataplane& dataplane,
+                   std::unique_ptr<base::Random> random);
+  ~L2tpControlPlane() override;
+
+  void SetChangeHandler(ChangeHandler handler) override { on_change_ = std::move(handler); }
+  void SetDesired(const DesiredSnapshot* desired) override { desired_ = desired; }
+  absl::Status OpenTunnel(const TunnelKey& key, const DesiredPseudowire& pw) override;
+  absl::Status CloseTunnel(uint32_t tunnel_id) override;
+  absl::Status OpenSession(uint32_t tunnel_id, const DesiredPseudowire& pw) override;
+  absl::Status CloseSession(const std::string& pw) override;
+  const std::map<uint32_t, ObservedTunnel>& tunnels() const override { return tunnels_; }
+  const std::map<std::string, ObservedSession>& sessions() const override { return sessions_; }
+  absl::StatusOr<int> TunnelSocket(const dataplane::TunnelConfig& config) override;
+  void ReleaseTunnelSocket(uint32_t tunnel_id) override;
+  ControlPlaneStats stats() const override;
+  std::string LastError(const std::string& pw) const override;
+
+  // l2tp::SessionPolicy: an ICRQ/OCRQ from a peer.
+  l2tp::SessionDecision OnIncomingSession(const l2tp::IncomingSession& request) override;
+
+  // Listens on every underlay address now (so peers can open tunnels to us at once).
+  absl::Status Listen();
+
+ private:
+  struct Endpoint {
+    std::string local;
+    int fd = -1;
+    std::unique_ptr<l2tp::Engine> engine;
+    EventLoop::TimerId timer = 0;
+  };
+  struct Socket {
+    int fd = -1;
+    bool watched = false;  // read by us (not yet handed to the data plane)
+    bool is_static = false;
+    std::string local;
+  };
+
+  absl::StatusOr<Endpoint*> EndpointFor(const std::string& local);
+  void OnReadable(Endpoint& ep, int fd);
+  void OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer, std::span<const uint8_t> bytes);
+  void OnControlFromDataplane(uint32_t tunnel_id, std::vector<uint8_t> packet);
+  void Drive(Endpoint& ep);
+  void HandleEvent(Endpoint& ep, const l2tp::Event& event);
+  void OnConnectionUp(Endpoint& ep, const l2tp::ControlConnectionUp& up);
+  void OnConnectionDown(const l2tp::ControlConnectionDown& down);
+  void OnSessionUp(const l2tp::SessionUp& up);
+  void OnSessionDown(const l2tp::SessionDown& down);
+  Endpoint* EndpointOfTunnel(uint32_t tunnel_id);
+  void CloseSocket(uint32_t tunnel_id);
+  absl::Status CloseSessionById(uint32_t tunnel_id, uint32_t session_id);
+  void Changed();
+
+  EventLoop& loop_;
+  AgentConfig config_;
+  dataplane::Dataplane& dp_;
+  bool dp_reads_control_;
+  std::unique_ptr<base::Random> random_;
+  ChangeHandler on_change_;
+  const DesiredSnapshot* desired_ = nullptr;
+
+  std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;  // by local address
+  std::map<uint32_t, ObservedTunnel> tunnels_;
+  std::map<std::string, ObservedSession> sessions_;
+  std::map<uint32_t, std::string> session_pw_;  // local session id -> pseudowire
+  // Accepted incoming requests awaiting SessionUp: "ccid/remote end id" -> pseudowire.
+  std::map<std::string, std::string> accepted_;
+  std::map<uint32_t, Socket> sockets_;  // by tunnel id
+  std::map<std::string, std::string> last_error_;
+  ControlPlaneStats extra_;
+};
+
+}  // namespace pwire::agent

@@ -1,0 +1,138 @@
+// Two agents with the real L2TP control plane over loopback UDP (127.0.0.1 and 127.0.0.2) on
+// one event loop, each with a FakeDataplane: a dynamic pseudowire comes up on both ends
+// through SCCRQ..ICCN, both data planes get matching sessions (IDs and cookies crossed), a
+// session nobody desired is refused, and deletion tears it down on both sides.
+#include <unistd.h>
+
+#include "agent/core/agent.h"
+#include "agent/core/l2tp_control.h"
+#include "agent/dataplane/fake_dataplane.h"
+#include "gtest/gtest.h"
+
+namespace pwire::agent {
+namespace {
+
+v1::PseudowireAssignment Dynamic(const std::string& local, const std::string& peer, uint16_t port,
+                                 v1::Role role, std::string id = "p1") {
+  v1::PseudowireAssignment a;
+  a.set_name("pseudowires/" + id);
+  a.set_generation(1);
+  a.set_type(v1::PseudowireSpec::ETHERNET);
+  a.set_mode(v1::PseudowireSpec::DYNAMIC);
+  a.set_local_address(local);
+  a.mutable_peer()->set_address(peer);
+  a.mutable_peer()->set_udp_port(port);
+  a.mutable_params()->set_udp_port(port);
+  a.mutable_params()->set_cookie_length(8);
+  a.set_role(role);
+  a.set_remote_end_id(id);
+  a.mutable_circuit()->set_pw_interface_name("pw-" + id);
+  return a;
+}
+
+struct Side {
+  Side(EventLoop& loop, const std::string& addr, uint16_t port) {
+    cfg.agent_id = "agent-" + addr;
+    cfg.underlay = {addr};
+    cfg.l2tp_port = port;
+    cp = std::make_unique<L2tpControlPlane>(loop, cfg, dp, std::make_unique<base::SystemRandom>());
+    agent = std::make_unique<Agent>(loop, cfg, dp, *cp);
+  }
+  AgentConfig cfg;
+  dataplane::FakeDataplane dp;
+  std::unique_ptr<L2tpControlPlane> cp;
+  std::unique_ptr<Agent> agent;
+};
+
+class AgentL2tpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    loop_ = *EventLoop::Create();
+    port_ = static_cast<uint16_t>(20000 + getpid() % 20000);
+    a_ = std::make_unique<Side>(*loop_, "127.0.0.1", port_);
+    b_ = std::make_unique<Side>(*loop_, "127.0.0.2", port_);
+    ASSERT_TRUE(a_->cp->Listen().ok());
+    ASSERT_TRUE(b_->cp->Listen().ok());
+    ASSERT_TRUE(a_->agent->Start().ok());
+    ASSERT_TRUE(b_->agent->Start().ok());
+  }
+  template <typename F>
+  bool RunUntil(F done, std::chrono::seconds limit = std::chrono::seconds(5)) {
+    auto deadline = base::MonotonicNow() + limit;
+    while (!done() && base::MonotonicNow() < deadline)
+      loop_->RunOnce(std::chrono::milliseconds(20));
+    return done();
+  }
+  void Desire(Side& s, uint64_t version, std::vector<v1::PseudowireAssignment> pws) {
+    v1::DesiredState d;
+    d.set_version(version);
+    for (auto& p : pws) *d.add_pseudowires() = p;
+    s.agent->OnDesiredState(d);
+  }
+
+  std::unique_ptr<EventLoop> loop_;
+  uint16_t port_ = 0;
+  std::unique_ptr<Side> a_, b_;
+};
+
+TEST_F(AgentL2tpTest, DynamicPseudowireUpOnBothEndsThenDeletedOnBoth) {
+  Desire(*a_, 1, {Dynamic("127.0.0.1", "127.0.0.2", port_, v1::INITIATOR)});
+  Desire(*b_, 1, {Dynamic("127.0.0.2", "127.0.0.1", port_, v1::RESPONDER)});
+  ASSERT_TRUE(RunUntil(
+      [&] { return a_->dp.List()->sessions.size() == 1 && b_->dp.List()->sessions.size() == 1; }));
+  auto sa = a_->dp.List()->sessions[0];
+  auto sb = b_->dp.List()->sessions[0];
+  EXPECT_EQ(sa.local_session_id, sb.peer_session_id);
+  EXPECT_EQ(sa.peer_session_id, sb.local_session_id);
+  EXPECT_EQ(sa.cookie, sb.peer_cookie);
+  EXPECT_EQ(sa.peer_cookie, sb.cookie);
+  EXPECT_EQ(sa.cookie.size(), 8u);
+  EXPECT_EQ(sa.ifname, "pw-p1");
+  ASSERT_EQ(a_->dp.List()->tunnels.size(), 1u);
+  EXPECT_EQ(a_->dp.List()->tunnels[0].mode, dataplane::TunnelMode::kManaged);
+  auto st = a_->agent->BuildStatusReport(true);
+  ASSERT_EQ(st.pseudowires_size(), 1);
+  EXPECT_EQ(st.pseudowires(0).status().session_state(), v1::SESSION_ESTABLISHED);
+
+  // Deleted on the initiator's side: CDN then StopCCN; the responder's ends go too even
+  // before its own desired state changes (its session is gone), and both data planes empty.
+  Desire(*a_, 2, {});
+  Desire(*b_, 2, {});
+  ASSERT_TRUE(RunUntil([&] {
+    return a_->dp.List()->sessions.empty() && b_->dp.List()->sessions.empty() &&
+           a_->cp->tunnels().empty() && b_->cp->tunnels().empty();
+  }));
+  EXPECT_TRUE(a_->dp.List()->tunnels.empty());
+  EXPECT_TRUE(b_->dp.List()->tunnels.empty());
+}
+
+TEST_F(AgentL2tpTest, SessionMatchingNothingDesiredIsRefused) {
+  Desire(*a_, 1, {Dynamic("127.0.0.1", "127.0.0.2", port_, v1::INITIATOR, "p1")});
+  Desire(*b_, 1, {Dynamic("127.0.0.2", "127.0.0.1", port_, v1::RESPONDER, "other")});
+  ASSERT_TRUE(RunUntil([&] {
+    return b_->cp->stats().refused_sessions > 0 && !a_->cp->LastError("pseudowires/p1").empty();
+  }));
+  EXPECT_TRUE(a_->dp.List()->sessions.empty());
+  EXPECT_TRUE(b_->dp.List()->sessions.empty());
+  EXPECT_NE(a_->cp->LastError("pseudowires/p1").find("CDN result 5"), std::string::npos)
+      << a_->cp->LastError("pseudowires/p1");
+}
+
+TEST_F(AgentL2tpTest, ManyPseudowiresShareOneControlConnection) {
+  std::vector<v1::PseudowireAssignment> as, bs;
+  for (int i = 0; i < 20; ++i) {
+    std::string id = "p" + std::to_string(i);
+    as.push_back(Dynamic("127.0.0.1", "127.0.0.2", port_, v1::INITIATOR, id));
+    bs.push_back(Dynamic("127.0.0.2", "127.0.0.1", port_, v1::RESPONDER, id));
+  }
+  Desire(*a_, 1, as);
+  Desire(*b_, 1, bs);
+  ASSERT_TRUE(RunUntil([&] {
+    return a_->dp.List()->sessions.size() == 20 && b_->dp.List()->sessions.size() == 20;
+  }));
+  EXPECT_EQ(a_->cp->tunnels().size(), 1u);
+  EXPECT_EQ(b_->cp->tunnels().size(), 1u);
+}
+
+}  // namespace
+}  // namespace pwire::agent
