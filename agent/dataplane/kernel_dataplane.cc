@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/dataplane/kernel_entry.h"
@@ -162,8 +161,10 @@ absl::StatusOr<KernelDataplane::Kernel> KernelDataplane::DumpLocked() const {
 }
 
 bool KernelDataplane::OwnsSessionLocked(const KernelSession& s) const {
+  // The exact default name (prefix + session id), not just the prefix: `ip l2tp` names its
+  // sessions l2tpeth0, l2tpeth1, ... which a bare "l2tpeth" prefix would otherwise claim.
   return sessions_.contains({s.tunnel_id, s.session_id}) ||
-         (!options_.ifname_prefix.empty() && absl::StartsWith(s.ifname, options_.ifname_prefix));
+         (!options_.ifname_prefix.empty() && s.ifname == DefaultIfname(s.session_id));
 }
 
 bool KernelDataplane::OwnsTunnelLocked(uint32_t tunnel_id, const Kernel& k) const {
@@ -236,11 +237,13 @@ absl::Status KernelDataplane::CreateTunnel(const TunnelConfig& config) {
         "tunnel ", config.local_tunnel_id, " exists with other parameters: ", Describe(it->second),
         " (wanted ", config.DebugString(), ")"));
   }
-  if (!OwnsTunnelLocked(config.local_tunnel_id, *k) && it->second.proto_version != 3) {
+  if (it->second.proto_version != 3) {
     return absl::FailedPreconditionError(
         absl::StrCat("tunnel ", config.local_tunnel_id, " exists and is not L2TPv3"));
   }
-  tunnels_[config.local_tunnel_id] = config;  // adopted
+  // Exactly the tunnel asked for: adopt it (systemd-networkd style), e.g. a static tunnel that
+  // outlived an agent restart before its sessions were made.
+  tunnels_[config.local_tunnel_id] = config;
   return absl::OkStatus();
 }
 

@@ -3,9 +3,12 @@
 // through rtnetlink. Managed tunnels use the agent's own socket (L2TP_ATTR_FD); static tunnels
 // let the kernel open its own. See ARCHITECTURE.md and the ownership rule below.
 //
-// Ownership: the agent owns the sessions it created and every session whose interface name
-// starts with DataplaneOptions::ifname_prefix (how objects are found again after a restart), and
-// the tunnels that it created or that hold a session it owns. It never changes anything else.
+// Ownership: the agent owns the sessions it created or adopted, and every session whose
+// interface has the default name, DataplaneOptions::ifname_prefix + session id (how List finds
+// them again after a restart); the tunnels it created or adopted, and those holding a session
+// it owns. Create of an object that exists with exactly the asked parameters adopts it (an
+// agent restart); with other parameters it fails. Delete of an object it does not own fails
+// with FAILED_PRECONDITION: it never changes anything else.
 #pragma once
 
 #include <map>

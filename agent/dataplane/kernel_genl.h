@@ -41,7 +41,7 @@ struct KernelSession {
   uint32_t session_id = 0;
   uint32_t peer_tunnel_id = 0;
   uint32_t peer_session_id = 0;
-  uint16_t pw_type = 0;  // L2TP_PWTYPE_*
+  uint16_t pw_type = 0;              // L2TP_PWTYPE_*
   std::vector<uint8_t> cookie;       // we expect (the kernel's L2TP_ATTR_PEER_COOKIE)
   std::vector<uint8_t> peer_cookie;  // we send (the kernel's L2TP_ATTR_COOKIE)
   std::optional<Sublayer> sublayer;  // not reported by every kernel (6.1 does not)

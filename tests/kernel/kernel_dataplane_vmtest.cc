@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/dataplane/kernel_dataplane.h"
+#include "agent/dataplane/kernel_entry.h"
 #include "agent/dataplane/kernel_uapi.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -332,6 +333,15 @@ TEST_F(KernelDataplaneTest, LeavesOtherL2tpObjectsAlone) {
   ASSERT_TRUE(snap.ok());
   EXPECT_TRUE(snap->tunnels.empty());
   EXPECT_TRUE(snap->sessions.empty());
+  // Nor with the default prefix "l2tpeth", which `ip l2tp` uses for its own names.
+  absl::StatusOr<std::unique_ptr<KernelDataplane>> defaults =
+      KernelDataplane::Create(DataplaneOptions{});
+  ASSERT_TRUE(defaults.ok());
+  absl::StatusOr<Snapshot> default_snap = (*defaults)->List();
+  ASSERT_TRUE(default_snap.ok());
+  EXPECT_TRUE(default_snap->sessions.empty());
+  EXPECT_TRUE(default_snap->tunnels.empty());
+  EXPECT_TRUE(absl::IsFailedPrecondition((*defaults)->DeleteTunnel(77)));
   EXPECT_TRUE(absl::IsFailedPrecondition(a_.dp->DeleteTunnel(77)));
   EXPECT_TRUE(absl::IsFailedPrecondition(a_.dp->DeleteSession(77, 7700)));
   EXPECT_EQ(Sh("/usr/sbin/ip netns exec klab-a /usr/sbin/ip l2tp show session | grep -q 7700"), 0);
@@ -397,6 +407,11 @@ TEST_F(KernelDataplaneTest, ReportsDriftAndClosedManagedTunnels) {
                "session_id 4800"),
             0);
   EXPECT_TRUE(HasEvent(a_, Event::Kind::kDrift, 48, 4800));
+  // Someone sets our session interface down.
+  ASSERT_EQ(Sh(absl::StrCat("/usr/sbin/ip netns exec klab-a /usr/sbin/ip link set ",
+                            a_.dp->DefaultIfname(5000), " down")),
+            0);
+  EXPECT_TRUE(HasEvent(a_, Event::Kind::kLinkDown, 50, 5000));
   // The agent closes a managed tunnel's socket: the kernel deletes the tunnel.
   ASSERT_FALSE(fds_.empty());
   int fd_a = fds_[fds_.size() - 2];  // a's socket was made first
@@ -474,6 +489,18 @@ TEST_F(KernelDataplaneTest, WithoutCapNetAdminTheErrorSaysSo) {
   t.join();
   EXPECT_TRUE(absl::IsPermissionDenied(result)) << result;
   EXPECT_THAT(std::string(result.message()), ::testing::HasSubstr("CAP_NET_ADMIN"));
+}
+
+TEST_F(KernelDataplaneTest, AutoChoosesTheKernelWhenItHasL2tp) {
+  EnterNs("a");
+  EXPECT_TRUE(KernelL2tpAvailable());
+  absl::StatusOr<std::unique_ptr<Dataplane>> dp = CreateDataplane(DataplaneKind::kAuto, {});
+  ASSERT_TRUE(dp.ok()) << dp.status();
+  Capabilities caps = (*dp)->GetCapabilities();
+  EXPECT_EQ(caps.name, "kernel");
+  EXPECT_TRUE(caps.encap_ip);
+  EXPECT_TRUE(caps.Supports(PwType::kEthernet));
+  EXPECT_FALSE(caps.Supports(PwType::kHdlc));
 }
 
 }  // namespace
