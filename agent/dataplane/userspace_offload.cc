@@ -37,43 +37,46 @@ void StoreChecksum(uint8_t* at, uint16_t folded_complemented) {
 }  // namespace
 
 uint64_t ChecksumAdd(const uint8_t* p, size_t len, uint64_t sum) {
-  // 32-bit words into four 64-bit accumulators: no carries are lost below 2^32 words.
-  uint64_t a = sum;
-  uint64_t b = 0;
-  uint64_t c = 0;
-  uint64_t d = 0;
+  // 16-bit words summed into 32-bit vector lanes (RFC 1071 §2: order and grouping do not
+  // matter), the low and high halves of each 32-bit word apart so that no lane overflows:
+  // a lane takes at most 0xFFFF per block, and blocks are flushed every 32768.
+  using V = uint32_t __attribute__((vector_size(16)));
+  V lo = {0, 0, 0, 0};
+  V hi = {0, 0, 0, 0};
+  uint64_t total = sum;
+  size_t blocks = 0;
+  auto flush = [&] {
+    for (int i = 0; i < 4; ++i) {
+      total += uint64_t{lo[i]} + hi[i];
+    }
+    lo = V{0, 0, 0, 0};
+    hi = V{0, 0, 0, 0};
+    blocks = 0;
+  };
   while (len >= 32) {
-    uint32_t w[8];
-    std::memcpy(w, p, 32);
-    a += uint64_t{w[0]} + w[4];
-    b += uint64_t{w[1]} + w[5];
-    c += uint64_t{w[2]} + w[6];
-    d += uint64_t{w[3]} + w[7];
+    V a;
+    V b;
+    std::memcpy(&a, p, 16);
+    std::memcpy(&b, p + 16, 16);
+    lo += (a & 0xFFFF) + (b & 0xFFFF);
+    hi += (a >> 16) + (b >> 16);
     p += 32;
     len -= 32;
+    if (++blocks == 32768) {
+      flush();
+    }
   }
+  flush();
   while (len >= 4) {
     uint32_t w;
     std::memcpy(&w, p, 4);
-    a += w;
+    total += w;
     p += 4;
     len -= 4;
   }
-  if (len >= 2) {
-    uint16_t w;
-    std::memcpy(&w, p, 2);
-    b += w;
-    p += 2;
-    len -= 2;
-  }
-  if (len != 0) {
-    uint16_t w = 0;
-    std::memcpy(&w, p, 1);  // the odd byte is the first byte of a zero-padded word
-    c += w;
-  }
-  // Fold each accumulator to 32 bits before adding, so the total cannot overflow.
-  auto fold32 = [](uint64_t x) { return (x & 0xFFFFFFFF) + (x >> 32); };
-  return fold32(a) + fold32(b) + fold32(c) + fold32(d);
+  uint32_t tail = 0;
+  std::memcpy(&tail, p, len);  // zero padded: an odd last byte is the first of its word
+  return total + tail;
 }
 
 uint16_t FoldChecksum(uint64_t sum) {

@@ -86,10 +86,14 @@ TEST(ChecksumTest, Rfc1071Example) {
 }
 
 TEST(ChecksumTest, OddLengthsAndLongBuffersAgreeWithBytewiseSum) {
-  std::vector<uint8_t> b(1001);
-  std::iota(b.begin(), b.end(), 3);
-  for (size_t len : {0u, 1u, 2u, 3u, 31u, 33u, 64u, 1001u}) {
-    uint32_t ref = 0;
+  std::vector<uint8_t> b(1048576 + 41);
+  uint32_t x = 12345;
+  for (uint8_t& v : b) {
+    x = x * 1103515245 + 12345;  // all byte values, so that lanes fill up
+    v = static_cast<uint8_t>(x >> 23) | 0xC0;
+  }
+  for (size_t len : {0u, 1u, 2u, 3u, 31u, 33u, 64u, 1001u, 65539u, 1048576u + 41u}) {
+    uint64_t ref = 0;
     for (size_t i = 0; i < len; i += 2) {
       ref += (uint32_t{b[i]} << 8) | (i + 1 < len ? b[i + 1] : 0);
     }
