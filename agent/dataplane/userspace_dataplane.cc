@@ -262,6 +262,10 @@ void UserspaceDataplane::ReleaseTransport(const std::shared_ptr<Transport>& t) {
     w.Remove(t->fd);
     t->sessions.clear();
   });
+  if (t->managed && t->encap == Encap::kUdp) {
+    int zero = 0;  // give the agent its socket back as it was: one message per read
+    setsockopt(t->fd, IPPROTO_UDP, UDP_GRO, &zero, sizeof zero);
+  }
   for (int i = 0; i < workers(); ++i) {
     t->counters[static_cast<size_t>(i)].AddTo(retired_);
   }
