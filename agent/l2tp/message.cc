@@ -110,8 +110,11 @@ class AvpDecoder {
     if (value.size() < 6) {
       return Problem(raw, AvpProblem::Kind::kMalformedAvp, 2, "Extended Vendor ID too short");
     }
-    KeepVendor(raw, base::LoadBe32(value.data()), base::LoadBe16(value.data() + 4),
-               value.subspan(6));
+    uint32_t vendor = base::LoadBe32(value.data());
+    if (vendor == 0) {  // vendor 0 is the IETF: it has no business inside AVP 58
+      return Problem(raw, AvpProblem::Kind::kMalformedAvp, 3, "Extended Vendor ID of 0");
+    }
+    KeepVendor(raw, vendor, base::LoadBe16(value.data() + 4), value.subspan(6));
   }
 
   // Vendor AVPs are kept (as bytes) for callers who know them; with M set we cannot go on.

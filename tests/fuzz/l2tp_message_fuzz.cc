@@ -1,6 +1,6 @@
 // Fuzzes control message decoding (RFC 3931 §5, §7.1; RFC 2661 §4): AVP framing, every AVP
 // value type, hidden AVPs (a fixed secret), vendor and Extended Vendor ID AVPs, digest
-// verification. A decoded message without hidden AVPs must re-encode and decode to itself.
+// verification. A decoded message without hidden AVPs must re-encode to stable bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -25,10 +25,14 @@ void RoundTrip(const pwire::l2tp::ControlPacket& p, Transport t) {
   }
   auto wire = pwire::l2tp::EncodeControl(p.header, p.message, t);
   if (!wire.ok()) return;  // e.g. an unknown message type re-encoded with no AVPs
+  // The encoder puts Message Digest AVPs first, so compare from the first re-encoding on:
+  // decoding it must give the same message again, and so the same bytes.
   auto again = pwire::l2tp::DecodeControl(*wire, t);
-  Check(again.ok());
+  Check(again.ok() && !again->fatal && again->ignored.empty());
   Check(again->header == p.header);
-  Check(again->message == p.message);
+  Check(again->message.avps().size() == p.message.avps().size());
+  auto wire2 = pwire::l2tp::EncodeControl(again->header, again->message, t);
+  Check(wire2.ok() && *wire2 == *wire);
 }
 
 }  // namespace

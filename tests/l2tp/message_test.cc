@@ -198,3 +198,24 @@ TEST(MessageTest, DigestAvpsGoRightAfterMessageType) {
 
 }  // namespace
 }  // namespace pwire::l2tp
+
+namespace pwire::l2tp {
+namespace {
+
+// Found by l2tp_message_fuzz: an Extended Vendor ID AVP carrying vendor 0 decoded into an
+// "IETF" AVP that re-encoded as a different one. Vendor 0 inside AVP 58 is malformed.
+TEST(MessageTest, ExtendedVendorIdOfZeroIsMalformed) {
+  Bytes b = {0xc8, 0x03, 0x00, 0x00, 0,    0,    0,    0, 0, 0, 0,    0,    0x80,
+             0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06,                              // HELLO
+             0x00, 0x0d, 0x00, 0x00, 0x00, 0x3a, 0,    0, 0, 0, 0x3a, 0x00, 0x00};  // AVP 58
+  b[3] = static_cast<uint8_t>(b.size());
+  auto p = DecodeControl(b, Transport::kUdp);
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->fatal.has_value());
+  ASSERT_EQ(p->ignored.size(), 1u);
+  EXPECT_EQ(p->ignored[0].kind, AvpProblem::Kind::kMalformedAvp);
+  EXPECT_TRUE(p->message.avps().empty());
+}
+
+}  // namespace
+}  // namespace pwire::l2tp
