@@ -102,6 +102,17 @@ def main():
         (10, bytes(2) + bytes(range(24))), (11, bytes(2) + b"\xff" * 8),
         (12, b"\x00" + bytes(16)), (13, b"\x00\x01\x00\x02"),
     ]
+    # Engine: mode byte, then datagrams as (2-byte length, bytes): whole exchanges.
+    def frames(msgs):
+        return b"".join(len(m).to_bytes(2, "big") + m for m in msgs)
+    v3 = [g for g in goldens if g[1] == 3]
+    v2 = [g for g in goldens if g[1] == 2]
+    write("l2tp_engine_fuzz", "v3_udp_exchange", b"\x00" + frames(v3))
+    write("l2tp_engine_fuzz", "v3_ip_exchange", b"\x01" + frames([bytes(4) + g for g in v3]))
+    write("l2tp_engine_fuzz", "v3_udp_initiator", b"\x04" + frames(v3[1:]))
+    write("l2tp_engine_fuzz", "v3_auth", b"\x02" + frames(v3[:3]))
+    write("l2tp_engine_fuzz", "v2_exchange", b"\x00" + frames(v2))
+    write("l2tp_engine_fuzz", "v2_hidden", b"\x02" + frames([v2[0], hidden_icrq]))
     for kind, value in values:
         write("l2tp_avp_value_fuzz", "kind_%02d" % kind, bytes([kind]) + value)
 
