@@ -195,6 +195,9 @@ UserspaceDataplane::~UserspaceDataplane() {
     }
   }
   sessions_.clear();
+  for (auto& [id, e] : tunnels_) {
+    e.transport->sessions.clear();  // breaks the transport -> session -> transport cycle
+  }
   tunnels_.clear();
 }
 
