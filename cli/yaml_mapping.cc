@@ -177,9 +177,9 @@ absl::StatusOr<Json> ConvertBool(const YAML::Node& node, const Ctx& ctx, absl::s
   return Error(node, ctx, path, absl::StrCat("expects true or false, got \"", node.Scalar(), "\""));
 }
 
-// The prefix shared by every value name of an enum, up to and including its last '_'
-// ("PW_TYPE_" for PW_TYPE_UNSPECIFIED, PW_TYPE_ETHERNET, ...).
-std::string EnumPrefix(const pb::EnumDescriptor* e) {
+}  // namespace
+
+std::string EnumValuePrefix(const pb::EnumDescriptor* e) {
   if (e->value_count() < 2) return "";
   std::string prefix = e->value(0)->name();
   for (int i = 1; i < e->value_count(); ++i) {
@@ -191,6 +191,8 @@ std::string EnumPrefix(const pb::EnumDescriptor* e) {
   size_t cut = prefix.rfind('_');
   return cut == std::string::npos ? "" : prefix.substr(0, cut + 1);
 }
+
+namespace {
 
 std::string NormalizeEnumWord(absl::string_view text) {
   std::string out = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(text));
@@ -208,7 +210,7 @@ absl::StatusOr<Json> ConvertEnum(const YAML::Node& node, const pb::EnumDescripto
     if (v != nullptr) return Json(v->name());
   }
   std::string word = NormalizeEnumWord(text);
-  std::string prefix = EnumPrefix(e);
+  std::string prefix = EnumValuePrefix(e);
   std::vector<std::string> choices;
   for (int i = 0; i < e->value_count(); ++i) {
     const std::string& name = e->value(i)->name();

@@ -48,6 +48,10 @@ std::string JsonToText(const Json& json);
 // Block-style YAML text of a JSON value (trailing newline).
 std::string JsonToYaml(const Json& json);
 
+// The prefix shared by every value name of an enum, up to and including its last '_'
+// ("DATA_PLANE_" for DATA_PLANE_UNSPECIFIED, DATA_PLANE_KERNEL, ...); "" if none.
+std::string EnumValuePrefix(const google::protobuf::EnumDescriptor* type);
+
 // Location of a YAML node as "source:line:column" (1-based), or `source` alone if unknown.
 std::string NodeLocation(const YAML::Node& node, absl::string_view source);
 

@@ -1,0 +1,6 @@
+// pwctl: the command-line client of pwire-server. Wiring only; see commands.h.
+#include <iostream>
+
+#include "commands.h"
+
+int main(int argc, char** argv) { return pwire::cli::RunPwctl(argc, argv, std::cout, std::cerr); }
