@@ -14,7 +14,7 @@
 namespace pwire::cli {
 
 // pwire-server's default listening socket, used when neither --server nor PWIRE_SERVER is set.
-inline constexpr char kDefaultServer[] = "unix:/run/pwire/pwire.sock";
+inline constexpr char kDefaultServer[] = "unix:///run/pwire/pwire.sock";
 
 struct ServerOptions {
   std::string server;  // empty: $PWIRE_SERVER, then kDefaultServer

@@ -15,9 +15,9 @@ namespace pwire::cli {
 namespace {
 
 constexpr char kFooter[] =
-    R"(Server address: --server or PWIRE_SERVER: a unix socket path or unix:PATH
-(default unix:/run/pwire/pwire.sock), or host:port over TCP with --tls-ca, --tls-cert and
---tls-key for mutual TLS.
+    R"(Server address: --server or PWIRE_SERVER: a unix socket path, unix:PATH or
+unix:///PATH (default unix:///run/pwire/pwire.sock, pwire-server's default --listen), or
+host:port over TCP with --tls-ca, --tls-cert and --tls-key for mutual TLS.
 
 Output (-o): table (default), wide (more columns and counters), json, yaml. json and yaml
 are the protobuf JSON mapping of the pwire.v1 API messages with proto field names, enum

@@ -12,6 +12,7 @@ namespace {
 struct ApplyFlags {
   std::string file;
   bool dry_run = false;
+  bool local = false;
 };
 
 struct WatchFlags {
@@ -40,6 +41,15 @@ std::optional<v1::ApplyResponse> SendApply(Context& ctx, const std::string& file
 }
 
 void RunApply(Context& ctx, const ApplyFlags& f) {
+  if (f.local) {
+    // The file as the API sees it, without a server: checks syntax, fields and values.
+    absl::StatusOr<v1::ApplyRequest> request = LoadApplyFile(f.file);
+    if (!request.ok()) return ctx.BadInput(request.status());
+    if (ctx.structured()) return ctx.PrintMessage(*request);
+    ctx.out() << f.file << ": " << request->classes_size() << " classes, "
+              << request->pseudowires_size() << " pseudowires, every field valid locally\n";
+    return;
+  }
   std::optional<v1::ApplyResponse> response = SendApply(ctx, f.file, f.dry_run);
   if (!response) return;
   if (ctx.structured()) return ctx.PrintMessage(*response);
@@ -164,6 +174,8 @@ void AddApplyCommands(CLI::App& app, Context& ctx) {
   apply->add_option("-f,--file", f->file, "YAML file with classes: and pseudowires: (- stdin)")
       ->required();
   apply->add_flag("--dry-run", f->dry_run, "show what would change, change nothing");
+  apply->add_flag("--local", f->local,
+                  "only check the file locally and print it as the API request (-o json|yaml)");
   apply->callback([&ctx, f] { RunApply(ctx, *f); });
 
   CLI::App* diff = app.add_subcommand(

@@ -237,7 +237,9 @@ std::string PseudowireDetail(const v1::Pseudowire& pw, int64_t now) {
                       p.control_connection_id(), "   cookie ", p.cookie().size(), " bytes\n");
     }
     const v1::EndpointStatus* s = StatusOf(pw, i);
-    if (s == nullptr) {
+    bool reported = s != nullptr &&
+                    (s->has_report_time() || s->session_state() != v1::SESSION_STATE_UNSPECIFIED);
+    if (!reported) {
       absl::StrAppend(&out, "      status:     none reported yet\n");
     } else {
       AppendEndpointStatus(out, *s, now);
