@@ -69,7 +69,9 @@ Bytes ControlConnection::Encode(const Message& m, uint16_t ns, uint16_t nr,
 }
 
 void ControlConnection::Sign(Bytes& packet) const {
-  if (keys_.empty()) return;
+  if (keys_.empty()) {
+    return;
+  }
   absl::Status s = SignControl(packet, engine_.config_.transport, keys_, local_nonce_, peer_nonce_);
   if (!s.ok()) {  // our own message: a broken invariant
     std::fprintf(stderr, "l2tp: cannot sign: %s\n", std::string(s.message()).c_str());
@@ -83,7 +85,7 @@ bool ControlConnection::Verify(std::span<const uint8_t> message,
   return VerifyControl(message, Transport::kUdp, keys_, local_nonce_, peer_nonce).ok();
 }
 
-void ControlConnection::Queue(Instant now, Message message, uint16_t session) {
+void ControlConnection::Queue(Instant now, const Message& message, uint16_t session) {
   reliable_.Send(now, Encode(message, 0, 0, session));
 }
 
@@ -106,7 +108,9 @@ void ControlConnection::SendAck(uint16_t ns, uint16_t nr) {
 
 void ControlConnection::ScheduleHello(Instant now) {
   const EngineConfig& c = engine_.config_;
-  if (c.hello_interval <= Duration::zero()) return;
+  if (c.hello_interval <= Duration::zero()) {
+    return;
+  }
   // Jitter spreads the HELLOs of many connections (they would otherwise fire together).
   const auto span = static_cast<uint64_t>(c.hello_interval.count() * c.hello_jitter);
   const Duration jitter(span == 0 ? 0 : engine_.random_.Uniform(span));
@@ -142,7 +146,9 @@ void ControlConnection::Open(Instant now) {
     tie_breaker_ = engine_.random_.Next64();
     b.Add<avp::TieBreaker>(*tie_breaker_);
   }
-  if (!local_nonce_.empty()) b.Add<avp::ControlMessageAuthNonce>(local_nonce_);
+  if (!local_nonce_.empty()) {
+    b.Add<avp::ControlMessageAuthNonce>(local_nonce_);
+  }
   if (version_ == 2 && !auth_.secrets.empty()) {
     my_challenge_.resize(16);  // RFC 2661 §5.1.1 tunnel authentication
     engine_.random_.Fill(my_challenge_);
@@ -154,7 +160,9 @@ void ControlConnection::Open(Instant now) {
 
 bool ControlConnection::CheckChallengeResponse(const Message& m, uint8_t type,
                                                ResultCode& why) const {
-  if (my_challenge_.empty()) return true;
+  if (my_challenge_.empty()) {
+    return true;
+  }
   auto response = m.Get<avp::ChallengeResponse>();
   if (!response || *response != ChallengeResponse(type, auth_.secrets.front(), my_challenge_)) {
     why = Result(4, std::nullopt, "tunnel authentication failed (Challenge Response)");
@@ -209,7 +217,9 @@ bool ControlConnection::LearnPeer(const Message& m, ResultCode& why) {
     why = Result(4, std::nullopt, "control message authentication mismatch");
     return false;
   }
-  if (nonce) peer_nonce_ = *nonce;
+  if (nonce) {
+    peer_nonce_ = *nonce;
+  }
   return true;
 }
 
@@ -230,7 +240,9 @@ void ControlConnection::AcceptSccrq(Instant now, const ControlHeaderView& view) 
   ScheduleHello(now);
   ResultCode why;
   const bool ok = !packet->fatal && LearnPeer(packet->message, why);
-  if (packet->fatal) why = RejectionFor(*packet).result;
+  if (packet->fatal) {
+    why = RejectionFor(*packet).result;
+  }
   if (!ok) {
     Step(now, CcEvent::kSccrqNotAcceptable, why);
     reliable_.Flush(now);
@@ -238,7 +250,9 @@ void ControlConnection::AcceptSccrq(Instant now, const ControlHeaderView& view) 
   }
   auto b = Start(MessageType::kSccrp);
   AddIdentity(b);
-  if (!local_nonce_.empty()) b.Add<avp::ControlMessageAuthNonce>(local_nonce_);
+  if (!local_nonce_.empty()) {
+    b.Add<avp::ControlMessageAuthNonce>(local_nonce_);
+  }
   if (version_ == 2) {
     // RFC 2661 §5.1.1: answer the peer's challenge; challenge it back if we have a secret.
     if (!peer_challenge_.empty()) {
@@ -259,20 +273,28 @@ void ControlConnection::AcceptSccrq(Instant now, const ControlHeaderView& view) 
 }
 
 bool ControlConnection::Authentic(const ControlHeaderView& view, const Message& m) {
-  if (keys_.empty()) return true;  // L2TPv2 authenticates the tunnel by Challenge only
+  if (keys_.empty()) {
+    return true;  // L2TPv2 authenticates the tunnel by Challenge only
+  }
   if (m.type() == MessageType::kSccrp) {
     // The SCCRP brings the peer's nonce, which its digest already uses (§5.4.1).
     auto nonce = m.Get<avp::ControlMessageAuthNonce>();
-    if (!nonce) return false;
+    if (!nonce) {
+      return false;
+    }
     return Verify(view.message, *nonce);
   }
-  if (peer_nonce_.empty()) return false;
+  if (peer_nonce_.empty()) {
+    return false;
+  }
   return Verify(view.message, peer_nonce_);
 }
 
 void ControlConnection::OnPacket(Instant now, const PeerAddress& from,
                                  const ControlHeaderView& view) {
-  if (finished_) return;
+  if (finished_) {
+    return;
+  }
   absl::StatusOr<ControlPacket> packet = DecodeControl(view);
   if (!packet.ok()) {
     ++engine_.stats_.malformed;  // §7.1: discard
@@ -294,16 +316,22 @@ void ControlConnection::OnPacket(Instant now, const PeerAddress& from,
     Deliver(now, from, *std::move(packet));
     while (auto held = reliable_.PopReady()) {
       auto v = ParseControlHeader(*held, Transport::kUdp);  // held from the T bit on
-      if (!v.ok()) continue;
+      if (!v.ok()) {
+        continue;
+      }
       auto p = DecodeControl(*v);
-      if (p.ok()) Deliver(now, from, *std::move(p));
+      if (p.ok()) {
+        Deliver(now, from, *std::move(p));
+      }
     }
   }
   reliable_.Flush(now);
 }
 
-void ControlConnection::Deliver(Instant now, const PeerAddress& from, ControlPacket packet) {
-  if (closing_ || finished_) return;  // holding state: acknowledge only (§4.2)
+void ControlConnection::Deliver(Instant now, const PeerAddress& from, const ControlPacket& packet) {
+  if (closing_ || finished_) {
+    return;  // holding state: acknowledge only (§4.2)
+  }
   const Message& m = packet.message;
   if (packet.fatal) {
     ++engine_.stats_.rejected_messages;
@@ -326,7 +354,9 @@ void ControlConnection::Deliver(Instant now, const PeerAddress& from, ControlPac
       return OnSccrp(now, from, m);
     case MessageType::kScccn: {
       ResultCode why = Result(7, std::nullopt, "SCCCN in the wrong state");
-      if (state_ != CcState::kWaitCtlConn) return Step(now, CcEvent::kScccn, why);
+      if (state_ != CcState::kWaitCtlConn) {
+        return Step(now, CcEvent::kScccn, why);
+      }
       return Step(now,
                   CheckChallengeResponse(m, 3, why) ? CcEvent::kScccnAcceptable
                                                     : CcEvent::kScccnNotAcceptable,
@@ -381,12 +411,18 @@ void ControlConnection::Step(Instant now, CcEvent event, const ResultCode& stop_
                    true);
   }
   state_ = t->to;
-  if (t->actions & kCcSendScccn) SendScccn(now);
-  if (t->actions & kCcOpenSessions) Established(now);
+  if (t->actions & kCcSendScccn) {
+    SendScccn(now);
+  }
+  if (t->actions & kCcOpenSessions) {
+    Established(now);
+  }
   if (t->actions & (kCcCleanUp | kCcCleanUpLosing)) {
     const bool stop = (t->actions & kCcSendStopccn) != 0;
     std::string reason = event == CcEvent::kStopccn ? "StopCCN received" : std::string(Name(event));
-    if (!stop_result.message.empty()) reason += ": " + stop_result.message;
+    if (!stop_result.message.empty()) {
+      reason += ": " + stop_result.message;
+    }
     CleanUp(now, stop_result, reason, stop);
   }
 }
@@ -410,9 +446,11 @@ void ControlConnection::Established(Instant now) {
   SessionOps::ControlConnectionOpen(now, *this);
 }
 
-void ControlConnection::CleanUp(Instant now, ResultCode result, std::string reason,
+void ControlConnection::CleanUp(Instant now, ResultCode result, const std::string& reason,
                                 bool send_stop) {
-  if (closing_) return;
+  if (closing_) {
+    return;
+  }
   closing_ = true;
   state_ = CcState::kIdle;
   if (send_stop) {
@@ -430,22 +468,26 @@ void ControlConnection::CleanUp(Instant now, ResultCode result, std::string reas
   // sender: or until it is acknowledged; the receiver: to acknowledge retransmissions).
   hold_until_ = now + reliable_.FullRetransmitInterval();
   SessionOps::DropAll(*this, result, "control connection closed: " + reason);
-  if (quiet_) return;
+  if (quiet_) {
+    return;
+  }
   engine_.events_.push_back(ControlConnectionDown{
       .ccid = local_id_, .peer = peer_, .result = std::move(result), .reason = reason});
 }
 
 void ControlConnection::Close(Instant now, ResultCode result, std::string reason) {
-  if (closing_) return;
+  if (closing_) {
+    return;
+  }
   if (state_ == CcState::kIdle) {
-    CleanUp(now, std::move(result), std::move(reason), false);
+    CleanUp(now, std::move(result), reason, false);
     finished_ = true;
     return;
   }
   reason = "local close: " + reason;
   std::optional<CcTransition> t = CcStep(state_, CcEvent::kAdminClose);
   state_ = t ? t->to : CcState::kIdle;
-  CleanUp(now, std::move(result), std::move(reason), true);
+  CleanUp(now, std::move(result), reason, true);
 }
 
 void ControlConnection::SendCdnTo(Instant now, uint32_t peer_session, uint32_t local_session,
@@ -464,22 +506,30 @@ void ControlConnection::SendCdnTo(Instant now, uint32_t peer_session, uint32_t l
 
 bool ControlConnection::PeerCarries(uint16_t pw_type) const {
   for (uint16_t t : peer_pw_caps_) {
-    if (t == pw_type) return true;
+    if (t == pw_type) {
+      return true;
+    }
   }
   return false;
 }
 
 void ControlConnection::HandleTimeout(Instant now) {
-  if (finished_) return;
+  if (finished_) {
+    return;
+  }
   reliable_.HandleTimeout(now);
   if (reliable_.failed()) {
     // §4.2: no answer through every retry: clear the connection and all its sessions.
-    if (!closing_) CleanUp(now, Result(2, 0, "peer not responding"), "peer not responding", false);
+    if (!closing_) {
+      CleanUp(now, Result(2, 0, "peer not responding"), "peer not responding", false);
+    }
     finished_ = true;
     return;
   }
   if (closing_) {
-    if (now >= hold_until_ || (sent_stop_ && reliable_.idle())) finished_ = true;
+    if (now >= hold_until_ || (sent_stop_ && reliable_.idle())) {
+      finished_ = true;
+    }
     return;
   }
   if (state_ == CcState::kEstablished && hello_at_ != Instant{} && now >= hello_at_) {
@@ -490,10 +540,14 @@ void ControlConnection::HandleTimeout(Instant now) {
 }
 
 std::optional<Instant> ControlConnection::NextDeadline() const {
-  if (finished_) return std::nullopt;
+  if (finished_) {
+    return std::nullopt;
+  }
   std::optional<Instant> next = reliable_.NextDeadline();
   auto consider = [&](Instant t) {
-    if (!next || t < *next) next = t;
+    if (!next || t < *next) {
+      next = t;
+    }
   };
   if (closing_) {
     consider(sent_stop_ && reliable_.idle() ? Instant{} : hold_until_);
@@ -503,7 +557,8 @@ std::optional<Instant> ControlConnection::NextDeadline() const {
   return next;
 }
 
-void ControlConnection::RejectSccrq(Instant now, const ControlHeaderView& view, ResultCode result) {
+void ControlConnection::RejectSccrq(Instant now, const ControlHeaderView& view,
+                                    const ResultCode& result) {
   quiet_ = true;
   auto packet = DecodeControl(view);
   if (!packet.ok()) {
@@ -519,7 +574,9 @@ void ControlConnection::RejectSccrq(Instant now, const ControlHeaderView& view, 
 
 void ControlConnection::DiscardLosing(uint32_t winner) {
   for (auto& [id, s] : engine_.sessions_) {
-    if (s->ccid == local_id_) s->ccid = winner;
+    if (s->ccid == local_id_) {
+      s->ccid = winner;
+    }
   }
   closing_ = true;
   finished_ = true;

@@ -71,14 +71,14 @@ class ControlConnection final : public Reliable::Sink {
 
   // Sessions use these.
   // Queues a message for reliable delivery; `session` is the L2TPv2 header Session ID.
-  void Queue(Instant now, Message message, uint16_t session = 0);
+  void Queue(Instant now, const Message& message, uint16_t session = 0);
   void SendCdnTo(Instant now, uint32_t peer_session, uint32_t local_session,
                  const ResultCode& result);
   bool PeerCarries(uint16_t pw_type) const;
   // A message builder with the Message Digest placeholders authentication needs.
   Message::Builder Start(MessageType type) const;
   // Refuses an SCCRQ (the peer's losing one in a tie, §5.4.3): StopCCN, no events.
-  void RejectSccrq(Instant now, const ControlHeaderView& view, ResultCode result);
+  void RejectSccrq(Instant now, const ControlHeaderView& view, const ResultCode& result);
   // Lost the tie: discard without StopCCN; sessions move to `winner` (§7.2).
   void DiscardLosing(uint32_t winner);
   Engine& engine() { return engine_; }
@@ -88,15 +88,13 @@ class ControlConnection final : public Reliable::Sink {
   void SendAck(uint16_t ns, uint16_t nr) override;
 
  private:
-  // Decodes and authenticates; nullopt if the message must be dropped.
-  std::optional<ControlPacket> Decode(const ControlHeaderView& view);
   bool Authentic(const ControlHeaderView& view, const Message& message);
-  void Deliver(Instant now, const PeerAddress& from, ControlPacket packet);
+  void Deliver(Instant now, const PeerAddress& from, const ControlPacket& packet);
   void OnSccrp(Instant now, const PeerAddress& from, const Message& m);
   void OnStopccn(Instant now, const Message& m);
   void Step(Instant now, CcEvent event, const ResultCode& stop_result);
   void Established(Instant now);
-  void CleanUp(Instant now, ResultCode result, std::string reason, bool send_stop);
+  void CleanUp(Instant now, ResultCode result, const std::string& reason, bool send_stop);
   bool LearnPeer(const Message& m, ResultCode& why);
   Bytes Encode(const Message& m, uint16_t ns, uint16_t nr, uint16_t session = 0) const;
   void SendScccn(Instant now);

@@ -21,7 +21,9 @@ PeerAddress PeerAddress::V4(uint32_t addr, uint16_t port) {
 }
 
 std::string PeerAddress::ToString() const {
-  if (!v6) return absl::StrCat(ip[0], ".", ip[1], ".", ip[2], ".", ip[3], ":", port);
+  if (!v6) {
+    return absl::StrCat(ip[0], ".", ip[1], ".", ip[2], ".", ip[3], ":", port);
+  }
   std::string s = "[";
   for (size_t i = 0; i < 16; i += 2) {
     char part[8];
@@ -39,14 +41,18 @@ Engine::~Engine() = default;
 uint32_t Engine::NewConnectionId(uint8_t version) {
   for (;;) {
     const uint32_t id = version == 2 ? random_.Next32() & 0xffff : random_.Next32();
-    if (id != 0 && !ccs_.contains(id)) return id;
+    if (id != 0 && !ccs_.contains(id)) {
+      return id;
+    }
   }
 }
 
 uint32_t Engine::NewSessionId(uint8_t version) {
   for (;;) {
     const uint32_t id = version == 2 ? random_.Next32() & 0xffff : random_.Next32();
-    if (id != 0 && !sessions_.contains(id)) return id;
+    if (id != 0 && !sessions_.contains(id)) {
+      return id;
+    }
   }
 }
 
@@ -61,7 +67,9 @@ absl::Status Engine::Receive(Instant now, const PeerAddress& peer, std::span<con
   const PacketKind kind =
       config_.transport == Transport::kIp ? ClassifyIp(bytes) : ClassifyUdp(bytes);
   if (kind != PacketKind::kV3Control && kind != PacketKind::kV2Control) {
-    if (kind == PacketKind::kInvalid) ++stats_.malformed;
+    if (kind == PacketKind::kInvalid) {
+      ++stats_.malformed;
+    }
     return absl::InvalidArgumentError("not an L2TP control packet");
   }
   absl::StatusOr<ControlHeaderView> view = ParseControlHeader(bytes, config_.transport);
@@ -83,7 +91,9 @@ absl::Status Engine::Receive(Instant now, const PeerAddress& peer, std::span<con
     return absl::NotFoundError("control connection of the other L2TP version");
   }
   cc->OnPacket(now, peer, *view);
-  if (cc->finished()) RemoveCc(cc->local_id());
+  if (cc->finished()) {
+    RemoveCc(cc->local_id());
+  }
   return absl::OkStatus();
 }
 
@@ -99,14 +109,18 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
                    : packet->message.Get<avp::AssignedControlConnectionId>().value_or(0);
   ControlConnection* mine = nullptr;
   for (auto& [id, cc] : ccs_) {
-    if (!cc->peer().SameHost(peer) || cc->version() != version) continue;
+    if (!cc->peer().SameHost(peer) || cc->version() != version) {
+      continue;
+    }
     // A retransmitted SCCRQ: its connection acknowledges it as a duplicate (§4.2), also
     // while it holds state after refusing it.
     if (peer_ccid != 0 && cc->remote_id() == peer_ccid && cc->peer() == peer) {
       cc->OnPacket(now, peer, view);
       return;
     }
-    if (cc->sent_sccrq() && !cc->closing()) mine = cc.get();
+    if (cc->sent_sccrq() && !cc->closing()) {
+      mine = cc.get();
+    }
   }
   const AuthConfig& auth = config_.auth;
   std::optional<uint64_t> theirs = packet->message.Get<avp::TieBreaker>();
@@ -131,7 +145,9 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
     ControlConnection* w = winner.get();
     ccs_.emplace(id, std::move(winner));
     w->AcceptSccrq(now, view);
-    if (w->finished()) RemoveCc(id);
+    if (w->finished()) {
+      RemoveCc(id);
+    }
     return;
   }
   const uint32_t id = NewConnectionId(version);
@@ -139,23 +155,31 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
   ControlConnection* c = cc.get();
   ccs_.emplace(id, std::move(cc));
   c->AcceptSccrq(now, view);
-  if (c->finished()) RemoveCc(id);
+  if (c->finished()) {
+    RemoveCc(id);
+  }
 }
 
 void Engine::HandleTimeout(Instant now) {
   std::vector<uint32_t> done;
   for (auto& [id, cc] : ccs_) {
     cc->HandleTimeout(now);
-    if (cc->finished()) done.push_back(id);
+    if (cc->finished()) {
+      done.push_back(id);
+    }
   }
-  for (uint32_t id : done) RemoveCc(id);
+  for (uint32_t id : done) {
+    RemoveCc(id);
+  }
 }
 
 std::optional<Instant> Engine::NextDeadline() const {
   std::optional<Instant> next;
   for (const auto& [id, cc] : ccs_) {
     std::optional<Instant> d = cc->NextDeadline();
-    if (d && (!next || *d < *next)) next = d;
+    if (d && (!next || *d < *next)) {
+      next = d;
+    }
   }
   return next;
 }
@@ -180,7 +204,9 @@ absl::StatusOr<uint32_t> Engine::OpenControlConnection(Instant now, const PeerAd
 absl::StatusOr<uint32_t> Engine::OpenSession(Instant now, uint32_t ccid,
                                              const SessionParams& params) {
   ControlConnection* cc = FindCc(ccid);
-  if (cc == nullptr || cc->closing()) return absl::NotFoundError("no such control connection");
+  if (cc == nullptr || cc->closing()) {
+    return absl::NotFoundError("no such control connection");
+  }
   return SessionOps::Open(now, *cc, params);
 }
 
@@ -191,9 +217,13 @@ absl::Status Engine::CloseSession(Instant now, uint32_t session_id, uint16_t res
 
 absl::Status Engine::CloseControlConnection(Instant now, uint32_t ccid, uint16_t result) {
   ControlConnection* cc = FindCc(ccid);
-  if (cc == nullptr) return absl::NotFoundError("no such control connection");
+  if (cc == nullptr) {
+    return absl::NotFoundError("no such control connection");
+  }
   cc->Close(now, ResultCode{.result = result, .error = std::nullopt, .message = {}}, "requested");
-  if (cc->finished()) RemoveCc(ccid);
+  if (cc->finished()) {
+    RemoveCc(ccid);
+  }
   return absl::OkStatus();
 }
 
@@ -203,13 +233,17 @@ absl::Status Engine::SetCircuitStatus(Instant now, uint32_t session_id, bool act
 
 std::optional<CcState> Engine::ControlConnectionState(uint32_t ccid) const {
   auto it = ccs_.find(ccid);
-  if (it == ccs_.end()) return std::nullopt;
+  if (it == ccs_.end()) {
+    return std::nullopt;
+  }
   return it->second->state();
 }
 
 std::optional<CallState> Engine::SessionState(uint32_t session_id) const {
   auto it = sessions_.find(session_id);
-  if (it == sessions_.end()) return std::nullopt;
+  if (it == sessions_.end()) {
+    return std::nullopt;
+  }
   return it->second->state;
 }
 

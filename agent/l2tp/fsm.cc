@@ -183,11 +183,17 @@ CallEvent Plain(CallEvent e) {
 template <class Row, class State, class Event>
 std::optional<Row> Find(std::span<const Row> table, State s, Event e, Event plain) {
   for (const Row& r : table) {
-    if (r.from == s && r.event == e) return r;
+    if (r.from == s && r.event == e) {
+      return r;
+    }
   }
-  if (plain == e) return std::nullopt;
+  if (plain == e) {
+    return std::nullopt;
+  }
   for (const Row& r : table) {
-    if (r.from == s && r.event == plain) return r;
+    if (r.from == s && r.event == plain) {
+      return r;
+    }
   }
   return std::nullopt;
 }

@@ -8,7 +8,9 @@ namespace pwire::l2tp {
 Reliable::Reliable(const ReliableConfig& config, Sink& sink)
     : config_(config), sink_(sink), max_retries_(config.max_retries) {
   config_.max_timeout = std::max(config_.max_timeout, config_.initial_timeout);
-  if (config_.receive_window == 0) config_.receive_window = 1;
+  if (config_.receive_window == 0) {
+    config_.receive_window = 1;
+  }
 }
 
 void Reliable::SetPeerWindow(uint16_t window) {
@@ -19,7 +21,9 @@ void Reliable::SetPeerWindow(uint16_t window) {
 }
 
 void Reliable::Send(Instant now, std::vector<uint8_t> message) {
-  if (failed_) return;
+  if (failed_) {
+    return;
+  }
   pending_.push_back(std::move(message));
   TransmitAllowed(now);
 }
@@ -52,9 +56,13 @@ Reliable::Verdict Reliable::Receive(Instant now, uint16_t ns, uint16_t nr, bool 
     ++stats_.bad_nr;
     return Verdict::kBadNr;
   }
-  if (acked <= span && acked > 0) OnNewAck(now, acked);
+  if (acked <= span && acked > 0) {
+    OnNewAck(now, acked);
+  }
 
-  if (is_ack) return Verdict::kAckOnly;
+  if (is_ack) {
+    return Verdict::kAckOnly;
+  }
   const uint16_t ahead = static_cast<uint16_t>(ns - expected_ns_);
   if (ahead == 0) {
     ++expected_ns_;
@@ -85,7 +93,9 @@ Reliable::Verdict Reliable::Receive(Instant now, uint16_t ns, uint16_t nr, bool 
 }
 
 std::optional<std::vector<uint8_t>> Reliable::PopReady() {
-  if (held_.empty() || held_.front().ns != expected_ns_) return std::nullopt;
+  if (held_.empty() || held_.front().ns != expected_ns_) {
+    return std::nullopt;
+  }
   std::vector<uint8_t> bytes = std::move(held_.front().bytes);
   held_.erase(held_.begin());
   ++expected_ns_;
@@ -107,12 +117,16 @@ void Reliable::OnNewAck(Instant now, size_t acked) {
     cwnd_ = std::min(cwnd_, peer_window_);
   }
   retries_ = 0;
-  if (!unacked_.empty()) rtx_deadline_ = now + Backoff(0);
+  if (!unacked_.empty()) {
+    rtx_deadline_ = now + Backoff(0);
+  }
   TransmitAllowed(now);
 }
 
 void Reliable::OweAck(Instant now) {
-  if (ack_owed_) return;
+  if (ack_owed_) {
+    return;
+  }
   ack_owed_ = true;
   ack_deadline_ = now + config_.ack_delay;
 }
@@ -125,12 +139,18 @@ void Reliable::SendAckNow() {
 
 void Reliable::Flush(Instant now) {
   TransmitAllowed(now);
-  if (ack_owed_ && config_.ack_delay == Duration::zero()) SendAckNow();
+  if (ack_owed_ && config_.ack_delay == Duration::zero()) {
+    SendAckNow();
+  }
 }
 
 void Reliable::HandleTimeout(Instant now) {
-  if (!unacked_.empty() && !failed_ && now >= rtx_deadline_) Retransmit(now);
-  if (ack_owed_ && now >= ack_deadline_) SendAckNow();
+  if (!unacked_.empty() && !failed_ && now >= rtx_deadline_) {
+    Retransmit(now);
+  }
+  if (ack_owed_ && now >= ack_deadline_) {
+    SendAckNow();
+  }
 }
 
 void Reliable::Retransmit(Instant now) {
@@ -153,20 +173,28 @@ void Reliable::Retransmit(Instant now) {
 
 Duration Reliable::Backoff(int retries) const {
   Duration d = config_.initial_timeout;
-  for (int i = 0; i < retries && d < config_.max_timeout; ++i) d *= 2;
+  for (int i = 0; i < retries && d < config_.max_timeout; ++i) {
+    d *= 2;
+  }
   return std::min(d, config_.max_timeout);
 }
 
 Duration Reliable::FullRetransmitInterval() const {
   Duration total = Duration::zero();
-  for (int r = 0; r <= max_retries_; ++r) total += Backoff(r);
+  for (int r = 0; r <= max_retries_; ++r) {
+    total += Backoff(r);
+  }
   return total;
 }
 
 std::optional<Instant> Reliable::NextDeadline() const {
   std::optional<Instant> next;
-  if (!unacked_.empty() && !failed_) next = rtx_deadline_;
-  if (ack_owed_ && (!next || ack_deadline_ < *next)) next = ack_deadline_;
+  if (!unacked_.empty() && !failed_) {
+    next = rtx_deadline_;
+  }
+  if (ack_owed_ && (!next || ack_deadline_ < *next)) {
+    next = ack_deadline_;
+  }
   return next;
 }
 

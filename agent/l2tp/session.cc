@@ -71,7 +71,9 @@ class SessionTable {
     return ref;
   }
   static void Erase(Engine& e, uint32_t id) {
-    if (Session* s = Get(e, id)) Unpend(e, *s);
+    if (Session* s = Get(e, id)) {
+      Unpend(e, *s);
+    }
     e.sessions_.erase(id);
   }
   static std::string Key(uint32_t ccid, const std::string& end_id) {
@@ -88,7 +90,9 @@ class SessionTable {
   }
   static void Unpend(Engine& e, Session& s) {
     auto it = e.pending_requests_.find(Key(s.ccid, s.remote_end_id));
-    if (it != e.pending_requests_.end() && it->second == s.local_id) e.pending_requests_.erase(it);
+    if (it != e.pending_requests_.end() && it->second == s.local_id) {
+      e.pending_requests_.erase(it);
+    }
   }
   static Session* Pending(Engine& e, uint32_t ccid, const std::string& end_id) {
     auto it = e.pending_requests_.find(Key(ccid, end_id));
@@ -101,7 +105,9 @@ class SessionTable {
   static std::vector<Session*> Of(Engine& e, uint32_t ccid) {
     std::vector<Session*> out;
     for (auto& [id, s] : e.sessions_) {
-      if (s->ccid == ccid) out.push_back(s.get());
+      if (s->ccid == ccid) {
+        out.push_back(s.get());
+      }
     }
     std::sort(out.begin(), out.end(),
               [](const Session* a, const Session* b) { return a->local_id < b->local_id; });
@@ -210,27 +216,37 @@ void SendConnected(Instant now, ControlConnection& cc, Session& s, MessageType t
 std::optional<ResultCode> LearnPeerSide(Session& s, const Message& m) {
   if (s.version == 2) {
     auto peer_id = m.Get<avp::AssignedSessionId>();
-    if (!peer_id || *peer_id == 0) return Result(2, 5, "missing Assigned Session ID");
+    if (!peer_id || *peer_id == 0) {
+      return Result(2, 5, "missing Assigned Session ID");
+    }
     s.remote_id = *peer_id;
     return std::nullopt;
   }
   auto peer_id = m.Get<avp::LocalSessionId>();
-  if (!peer_id || *peer_id == 0) return Result(2, 5, "missing Local Session ID");
+  if (!peer_id || *peer_id == 0) {
+    return Result(2, 5, "missing Local Session ID");
+  }
   s.remote_id = *peer_id;
   if (const Bytes* cookie = m.Find<avp::AssignedCookie>()) {
-    if (cookie->size() != 4 && cookie->size() != 8) return Result(2, 3, "cookie length");
+    if (cookie->size() != 4 && cookie->size() != 8) {
+      return Result(2, 3, "cookie length");
+    }
     std::copy(cookie->begin(), cookie->end(), s.remote_cookie.begin());
     s.remote_cookie_len = static_cast<uint8_t>(cookie->size());
   }
   // §5.4.4: without the AVP there is no sublayer; 1 is the default sublayer.
   const uint16_t sub = m.Get<avp::L2SpecificSublayer>().value_or(0);
-  if (sub > 1) return Result(2, 3, "unsupported L2-Specific Sublayer");
+  if (sub > 1) {
+    return Result(2, 3, "unsupported L2-Specific Sublayer");
+  }
   s.peer_sublayer = static_cast<Sublayer>(sub);
   s.peer_wants_seq = m.Get<avp::DataSequencing>().value_or(0) != 0;
   if (s.peer_wants_seq && s.peer_sublayer == Sublayer::kNone) {
     return Result(15, std::nullopt, "sequencing required without L2-Specific Sublayer");
   }
-  if (auto cs = m.Get<avp::CircuitStatus>()) s.peer_circuit_active = (*cs & 1) != 0;
+  if (auto cs = m.Get<avp::CircuitStatus>()) {
+    s.peer_circuit_active = (*cs & 1) != 0;
+  }
   return std::nullopt;
 }
 
@@ -248,14 +264,30 @@ bool Apply(Instant now, ControlConnection& cc, Session& s, CallEvent event, Resu
   s.state = t->to;
   SessionTable::Track(e, s);
   const uint16_t a = t->actions;
-  if (a & kCallSendIcrq) SendRequest(now, cc, s, MessageType::kIcrq);
-  if (a & kCallSendOcrq) SendRequest(now, cc, s, MessageType::kOcrq);
-  if (a & kCallSendIcrp) SendReply(now, cc, s, MessageType::kIcrp);
-  if (a & kCallSendOcrp) SendReply(now, cc, s, MessageType::kOcrp);
-  if (a & kCallSendIccn) SendConnected(now, cc, s, MessageType::kIccn);
-  if (a & kCallSendOccn) SendConnected(now, cc, s, MessageType::kOccn);
-  if (a & kCallSendCdn) cc.SendCdnTo(now, s.remote_id, s.local_id, cdn);
-  if (a & kCallUp) SessionTable::Emit(e, SessionUp{InfoOf(s)});
+  if (a & kCallSendIcrq) {
+    SendRequest(now, cc, s, MessageType::kIcrq);
+  }
+  if (a & kCallSendOcrq) {
+    SendRequest(now, cc, s, MessageType::kOcrq);
+  }
+  if (a & kCallSendIcrp) {
+    SendReply(now, cc, s, MessageType::kIcrp);
+  }
+  if (a & kCallSendOcrp) {
+    SendReply(now, cc, s, MessageType::kOcrp);
+  }
+  if (a & kCallSendIccn) {
+    SendConnected(now, cc, s, MessageType::kIccn);
+  }
+  if (a & kCallSendOccn) {
+    SendConnected(now, cc, s, MessageType::kOccn);
+  }
+  if (a & kCallSendCdn) {
+    cc.SendCdnTo(now, s.remote_id, s.local_id, cdn);
+  }
+  if (a & kCallUp) {
+    SessionTable::Emit(e, SessionUp{InfoOf(s)});
+  }
   if (a & kCallCleanUp) {
     Down(e, s, cdn, cdn.message.empty() ? std::string(Name(event)) : cdn.message);
     return false;
@@ -273,8 +305,10 @@ void OnRequest(Instant now, ControlConnection& cc, const Message& m, bool outgoi
   const CallRole role = outgoing ? CallRole::kOcrqRecipient : CallRole::kIcrqRecipient;
   const CallEvent ok = outgoing ? CallEvent::kOcrqAcceptable : CallEvent::kIcrqAcceptable;
   const CallEvent bad = outgoing ? CallEvent::kOcrqNotAcceptable : CallEvent::kIcrqNotAcceptable;
-  auto refuse = [&](ResultCode rc) {
-    if (peer_id != 0) cc.SendCdnTo(now, peer_id, 0, rc);
+  auto refuse = [&](const ResultCode& rc) {
+    if (peer_id != 0) {
+      cc.SendCdnTo(now, peer_id, 0, rc);
+    }
   };
   // L2TPv2 calls carry PPP; the Calling (ICRQ) or Called (OCRQ) Number names the call.
   std::optional<uint16_t> pw = v2 ? std::optional<uint16_t>(0x0007) : m.Get<avp::PwType>();
@@ -305,7 +339,9 @@ void OnRequest(Instant now, ControlConnection& cc, const Message& m, bool outgoi
   SessionParams p = decision.params;
   p.pw_type = *pw;
   p.remote_end_id = ToString(*end_id);
-  if ((p.cookie_length != 4 && p.cookie_length != 8) || v2) p.cookie_length = 0;
+  if ((p.cookie_length != 4 && p.cookie_length != 8) || v2) {
+    p.cookie_length = 0;
+  }
   if (v2) {
     p.sublayer = Sublayer::kNone;
     p.require_sequencing = false;
@@ -314,14 +350,20 @@ void OnRequest(Instant now, ControlConnection& cc, const Message& m, bool outgoi
   s.replaces = replaces;
   s.remote_id = peer_id;
   std::optional<ResultCode> problem = LearnPeerSide(s, m);
-  if (!decision.accept) problem = Result(decision.result, std::nullopt, "refused by policy");
+  if (!decision.accept) {
+    problem = Result(decision.result, std::nullopt, "refused by policy");
+  }
   if (problem) {
     Apply(now, cc, s, bad, *problem);
     return;
   }
-  if (!Apply(now, cc, s, ok, {})) return;
+  if (!Apply(now, cc, s, ok, {})) {
+    return;
+  }
   // §7.4.2: for a pseudowire, "placing the call" is binding the circuit: done at once.
-  if (outgoing) Apply(now, cc, s, CallEvent::kCallPlaced, {});
+  if (outgoing) {
+    Apply(now, cc, s, CallEvent::kCallPlaced, {});
+  }
 }
 
 // §5.4.4: a tie is an ICRQ/OCRQ for the Remote End ID our own pending request carries.
@@ -334,7 +376,9 @@ void OnRequestWithTie(Instant now, ControlConnection& cc, const Message& m, bool
   if (ours != nullptr && (ours->role != mine || ours->state != CallState::kWaitReply)) {
     ours = nullptr;
   }
-  if (ours == nullptr) return OnRequest(now, cc, m, outgoing, nullptr, 0);
+  if (ours == nullptr) {
+    return OnRequest(now, cc, m, outgoing, nullptr, 0);
+  }
   ++SessionTable::Stats(e).tie_breaks;
   const auto theirs = m.Get<avp::TieBreaker>();
   const uint32_t peer_id = m.Get<avp::LocalSessionId>().value_or(0);
@@ -409,13 +453,17 @@ absl::StatusOr<uint32_t> SessionOps::Open(Instant now, ControlConnection& cc,
   Session& s = SessionTable::Create(e, cc.local_id(), cc.version(), role, params);
   const uint32_t id = s.local_id;
   Apply(now, cc, s, CallEvent::kLocalOpen, {});
-  if (cc.state() == CcState::kEstablished) Apply(now, cc, s, CallEvent::kControlConnOpen, {});
+  if (cc.state() == CcState::kEstablished) {
+    Apply(now, cc, s, CallEvent::kControlConnOpen, {});
+  }
   return id;
 }
 
 void SessionOps::ControlConnectionOpen(Instant now, ControlConnection& cc) {
   for (Session* s : SessionTable::Of(cc.engine(), cc.local_id())) {
-    if (s->state != CallState::kWaitControlConn) continue;
+    if (s->state != CallState::kWaitControlConn) {
+      continue;
+    }
     if (s->version == 3 && !cc.PeerCarries(s->pw_type)) {
       Down(cc.engine(), *s, Result(14, std::nullopt, "the peer does not carry that PW type"),
            "the peer does not carry that PW type");
@@ -433,7 +481,9 @@ void SessionOps::OnMessage(Instant now, ControlConnection& cc, const Message& m,
   // v3 names our session in the Remote Session ID AVP, v2 in the header (RFC 2661 §3.1).
   const uint32_t local = v2 ? header_session : m.Get<avp::RemoteSessionId>().value_or(0);
   if ((type == MessageType::kIcrq || type == MessageType::kOcrq) && local == 0) {
-    if (v2) return OnRequest(now, cc, m, type == MessageType::kOcrq, nullptr, 0);
+    if (v2) {
+      return OnRequest(now, cc, m, type == MessageType::kOcrq, nullptr, 0);
+    }
     return OnRequestWithTie(now, cc, m, type == MessageType::kOcrq);
   }
   Session* s = Find(e, cc.local_id(), local);
@@ -467,13 +517,17 @@ void SessionOps::OnMessage(Instant now, ControlConnection& cc, const Message& m,
     case MessageType::kOcrp: {
       const bool expected = s->state == CallState::kWaitReply;
       std::optional<ResultCode> problem;
-      if (expected) problem = LearnPeerSide(*s, m);
+      if (expected) {
+        problem = LearnPeerSide(*s, m);
+      }
       Apply(now, cc, *s, Guarded(type, !problem), problem.value_or(ResultCode{}));
       return;
     }
     case MessageType::kIccn:
     case MessageType::kOccn:
-      if (auto cs = m.Get<avp::CircuitStatus>()) s->peer_circuit_active = (*cs & 1) != 0;
+      if (auto cs = m.Get<avp::CircuitStatus>()) {
+        s->peer_circuit_active = (*cs & 1) != 0;
+      }
       Apply(now, cc, *s, Guarded(type, true), Result(2, 0, "unexpected call message"));
       return;
     default:
@@ -493,12 +547,16 @@ void SessionOps::Reject(Instant now, ControlConnection& cc, const Message& m,
   }
   const uint32_t peer_id =
       v2 ? m.Get<avp::AssignedSessionId>().value_or(0) : m.Get<avp::LocalSessionId>().value_or(0);
-  if (peer_id != 0 && m.type() != MessageType::kCdn) cc.SendCdnTo(now, peer_id, 0, result);
+  if (peer_id != 0 && m.type() != MessageType::kCdn) {
+    cc.SendCdnTo(now, peer_id, 0, result);
+  }
 }
 
 absl::Status SessionOps::Close(Instant now, Engine& e, uint32_t id, const ResultCode& result) {
   Session* s = SessionTable::Get(e, id);
-  if (s == nullptr) return absl::NotFoundError("no such session");
+  if (s == nullptr) {
+    return absl::NotFoundError("no such session");
+  }
   ControlConnection* cc = SessionTable::Cc(e, s->ccid);
   if (cc == nullptr || cc->closing()) {
     Down(e, *s, result, "local close");
@@ -510,8 +568,12 @@ absl::Status SessionOps::Close(Instant now, Engine& e, uint32_t id, const Result
 
 absl::Status SessionOps::SetCircuit(Instant now, Engine& e, uint32_t id, bool active) {
   Session* s = SessionTable::Get(e, id);
-  if (s == nullptr) return absl::NotFoundError("no such session");
-  if (s->circuit_active == active) return absl::OkStatus();
+  if (s == nullptr) {
+    return absl::NotFoundError("no such session");
+  }
+  if (s->circuit_active == active) {
+    return absl::OkStatus();
+  }
   s->circuit_active = active;
   ControlConnection* cc = SessionTable::Cc(e, s->ccid);
   // L2TPv2 has no Circuit Status (its SLI carries ACCM from LNS to LAC): nothing to send.

@@ -21,13 +21,17 @@ std::atomic<int64_t> g_live_bytes{0};
 
 void* Allocate(size_t n) {
   void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
+  if (p == nullptr) {
+    throw std::bad_alloc();
+  }
   g_live_bytes += static_cast<int64_t>(malloc_usable_size(p));
   return p;
 }
 
 void Release(void* p) {
-  if (p == nullptr) return;
+  if (p == nullptr) {
+    return;
+  }
   g_live_bytes -= static_cast<int64_t>(malloc_usable_size(p));
   std::free(p);
 }
@@ -38,7 +42,9 @@ void* operator new(size_t n) { return Allocate(n); }
 void* operator new[](size_t n) { return Allocate(n); }
 void* operator new(size_t n, const std::nothrow_t&) noexcept {
   void* p = std::malloc(n == 0 ? 1 : n);
-  if (p != nullptr) g_live_bytes += static_cast<int64_t>(malloc_usable_size(p));
+  if (p != nullptr) {
+    g_live_bytes += static_cast<int64_t>(malloc_usable_size(p));
+  }
   return p;
 }
 void operator delete(void* p) noexcept { Release(p); }
@@ -83,16 +89,26 @@ struct Bench {
     for (;;) {
       auto from_a = a->TakePackets();
       auto from_b = b->TakePackets();
-      if (from_a.empty() && from_b.empty()) break;
-      for (Datagram& d : from_a) (void)b->Receive(now, addr_a, d.bytes);
-      for (Datagram& d : from_b) (void)a->Receive(now, addr_b, d.bytes);
+      if (from_a.empty() && from_b.empty()) {
+        break;
+      }
+      for (Datagram& d : from_a) {
+        (void)b->Receive(now, addr_a, d.bytes);
+      }
+      for (Datagram& d : from_b) {
+        (void)a->Receive(now, addr_b, d.bytes);
+      }
       Count();
     }
     Count();
   }
   void Count() {
-    for (Event& e : a->TakeEvents()) up_a += std::holds_alternative<SessionUp>(e);
-    for (Event& e : b->TakeEvents()) up_b += std::holds_alternative<SessionUp>(e);
+    for (Event& e : a->TakeEvents()) {
+      up_a += std::holds_alternative<SessionUp>(e);
+    }
+    for (Event& e : b->TakeEvents()) {
+      up_b += std::holds_alternative<SessionUp>(e);
+    }
   }
 
   base::SeededRandom ra, rb;
@@ -118,7 +134,9 @@ int Run(int sessions) {
   for (int i = 0; i < sessions; i += kBatch) {
     for (int j = i; j < std::min(sessions, i + kBatch); ++j) {
       SessionParams p{.pw_type = 5, .remote_end_id = "pw" + std::to_string(j), .cookie_length = 4};
-      if (!bench.a->OpenSession(bench.now, *ccid, p).ok()) return 1;
+      if (!bench.a->OpenSession(bench.now, *ccid, p).ok()) {
+        return 1;
+      }
     }
     bench.Pump();
   }

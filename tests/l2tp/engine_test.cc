@@ -40,7 +40,9 @@ class ScriptedPeerTest : public ::testing::Test {
   absl::Status Send(const Message& m, bool ack = false) {
     ControlHeader h{
         .version = 3, .connection_id = engine_ccid_, .session_id = 0, .ns = ns_, .nr = nr_};
-    if (!ack && !m.is_zlb()) ++ns_;
+    if (!ack && !m.is_zlb()) {
+      ++ns_;
+    }
     auto bytes = EncodeControl(h, m, Transport::kUdp);
     EXPECT_TRUE(bytes.ok());
     absl::Status s = engine_.Receive(now_, peer_, *bytes);
@@ -54,19 +56,31 @@ class ScriptedPeerTest : public ::testing::Test {
       auto p = DecodeControl(d.bytes, Transport::kUdp);
       ASSERT_TRUE(p.ok()) << p.status();
       last_to_ = d.peer;
-      if (p->message.type() == MessageType::kAck || p->message.is_zlb()) continue;
-      if (p->header.ns == nr_) ++nr_;
-      if (auto id = p->message.Get<avp::AssignedControlConnectionId>()) engine_ccid_ = *id;
-      if (auto id = p->message.Get<avp::LocalSessionId>()) engine_session_ = *id;
+      if (p->message.type() == MessageType::kAck || p->message.is_zlb()) {
+        continue;
+      }
+      if (p->header.ns == nr_) {
+        ++nr_;
+      }
+      if (auto id = p->message.Get<avp::AssignedControlConnectionId>()) {
+        engine_ccid_ = *id;
+      }
+      if (auto id = p->message.Get<avp::LocalSessionId>()) {
+        engine_session_ = *id;
+      }
       received_.push_back(p->message);
     }
-    for (Event& e : engine_.TakeEvents()) events_.push_back(std::move(e));
+    for (Event& e : engine_.TakeEvents()) {
+      events_.push_back(std::move(e));
+    }
   }
 
   template <class E>
   size_t Count() const {
     size_t n = 0;
-    for (const Event& e : events_) n += std::holds_alternative<E>(e);
+    for (const Event& e : events_) {
+      n += std::holds_alternative<E>(e);
+    }
     return n;
   }
   MessageType LastType() const {
@@ -275,13 +289,17 @@ TEST_F(ScriptedPeerTest, GarbageAndMutatedPacketsNeverCrash) {
       r.Fill(b);
     } else {
       b = *valid;
-      for (int flips = 0; flips < 3; ++flips) b[r.Uniform(b.size())] ^= uint8_t(1 + r.Uniform(255));
+      for (int flips = 0; flips < 3; ++flips) {
+        b[r.Uniform(b.size())] ^= uint8_t(1 + r.Uniform(255));
+      }
     }
     (void)engine_.Receive(now_, peer_, b);
     (void)engine_.TakePackets();
     (void)engine_.TakeEvents();
     now_ += std::chrono::milliseconds(10);
-    if (auto d = engine_.NextDeadline(); d && *d <= now_) engine_.HandleTimeout(now_);
+    if (auto d = engine_.NextDeadline(); d && *d <= now_) {
+      engine_.HandleTimeout(now_);
+    }
   }
   EXPECT_GT(engine_.stats().malformed, 0u);
 }

@@ -21,7 +21,9 @@ struct CcRow {
 CcState CcStateNamed(const std::string& n) {
   for (CcState s :
        {CcState::kIdle, CcState::kWaitCtlReply, CcState::kWaitCtlConn, CcState::kEstablished}) {
-    if (Name(s) == n) return s;
+    if (Name(s) == n) {
+      return s;
+    }
   }
   ADD_FAILURE() << "no state " << n;
   return CcState::kIdle;
@@ -29,7 +31,9 @@ CcState CcStateNamed(const std::string& n) {
 
 CcEvent CcEventNamed(const std::string& n) {
   for (int i = 0; i <= static_cast<int>(CcEvent::kStopccn); ++i) {
-    if (Name(static_cast<CcEvent>(i)) == n) return static_cast<CcEvent>(i);
+    if (Name(static_cast<CcEvent>(i)) == n) {
+      return static_cast<CcEvent>(i);
+    }
   }
   ADD_FAILURE() << "no event " << n;
   return CcEvent::kLocalOpen;
@@ -112,7 +116,9 @@ struct CallRow {
 
 CallState CallStateNamed(const std::string& n) {
   for (int i = 0; i <= static_cast<int>(CallState::kEstablished); ++i) {
-    if (Name(static_cast<CallState>(i)) == n) return static_cast<CallState>(i);
+    if (Name(static_cast<CallState>(i)) == n) {
+      return static_cast<CallState>(i);
+    }
   }
   ADD_FAILURE() << "no state " << n;
   return CallState::kIdle;
@@ -120,7 +126,9 @@ CallState CallStateNamed(const std::string& n) {
 
 CallEvent CallEventNamed(const std::string& n) {
   for (int i = 0; i <= static_cast<int>(CallEvent::kCdn); ++i) {
-    if (Name(static_cast<CallEvent>(i)) == n) return static_cast<CallEvent>(i);
+    if (Name(static_cast<CallEvent>(i)) == n) {
+      return static_cast<CallEvent>(i);
+    }
   }
   ADD_FAILURE() << "no event " << n;
   return CallEvent::kLocalOpen;

@@ -48,7 +48,9 @@ TEST_F(ReliableTest, FirstMessageUsesNsZeroAndNrZero) {
 TEST_F(ReliableTest, SlowStartSendsOneThenGrowsPerAck) {
   Reliable r(config_, sink_);
   r.SetPeerWindow(8);
-  for (uint8_t i = 0; i < 6; ++i) r.Send(t0_, Msg(i));
+  for (uint8_t i = 0; i < 6; ++i) {
+    r.Send(t0_, Msg(i));
+  }
   EXPECT_EQ(sink_.sent.size(), 1u) << "CWND starts at one (Appendix A)";
   EXPECT_EQ(r.Receive(t0_, 0, 1, true, {}), Reliable::Verdict::kAckOnly);
   EXPECT_EQ(r.cwnd(), 2);
@@ -61,7 +63,9 @@ TEST_F(ReliableTest, SlowStartSendsOneThenGrowsPerAck) {
 TEST_F(ReliableTest, CongestionAvoidanceGrowsByOnePerWindow) {
   Reliable r(config_, sink_);
   r.SetPeerWindow(4);  // ssthresh 4
-  for (uint8_t i = 0; i < 20; ++i) r.Send(t0_, Msg(i));
+  for (uint8_t i = 0; i < 20; ++i) {
+    r.Send(t0_, Msg(i));
+  }
   uint16_t acked = 0;
   auto ack_all = [&] {
     acked = r.next_ns();
@@ -79,7 +83,9 @@ TEST_F(ReliableTest, CongestionAvoidanceGrowsByOnePerWindow) {
 TEST_F(ReliableTest, NeverExceedsPeerReceiveWindow) {
   Reliable r(config_, sink_);
   r.SetPeerWindow(2);
-  for (uint8_t i = 0; i < 10; ++i) r.Send(t0_, Msg(i));
+  for (uint8_t i = 0; i < 10; ++i) {
+    r.Send(t0_, Msg(i));
+  }
   for (int round = 0; round < 5; ++round) {
     EXPECT_LE(r.in_flight(), 2u);
     r.Receive(t0_, 0, r.next_ns(), true, {});
@@ -89,8 +95,12 @@ TEST_F(ReliableTest, NeverExceedsPeerReceiveWindow) {
 
 TEST_F(ReliableTest, DefaultPeerWindowIsFour) {
   Reliable r(config_, sink_);
-  for (uint8_t i = 0; i < 30; ++i) r.Send(t0_, Msg(i));
-  for (int round = 0; round < 5; ++round) r.Receive(t0_, 0, r.next_ns(), true, {});
+  for (uint8_t i = 0; i < 30; ++i) {
+    r.Send(t0_, Msg(i));
+  }
+  for (int round = 0; round < 5; ++round) {
+    r.Receive(t0_, 0, r.next_ns(), true, {});
+  }
   EXPECT_EQ(r.in_flight(), 4u);
 }
 
@@ -222,7 +232,9 @@ TEST_F(ReliableTest, RetransmitBacksOffExponentiallyWithCap) {
     auto next = r.NextDeadline();
     ASSERT_TRUE(next.has_value());
     r.HandleTimeout(*next);
-    if (!r.failed()) gaps.push_back(*next - last);
+    if (!r.failed()) {
+      gaps.push_back(*next - last);
+    }
     last = *next;
   }
   const std::vector<Duration> want = {seconds(1), seconds(2), seconds(4),
@@ -256,8 +268,12 @@ TEST_F(ReliableTest, GivesUpAfterConfiguredRetries) {
 TEST_F(ReliableTest, RetransmissionHalvesWindowIntoSsthresh) {
   Reliable r(config_, sink_);
   r.SetPeerWindow(16);
-  for (uint8_t i = 0; i < 30; ++i) r.Send(t0_, Msg(i));
-  for (int i = 0; i < 3; ++i) r.Receive(t0_, 0, r.next_ns(), true, {});
+  for (uint8_t i = 0; i < 30; ++i) {
+    r.Send(t0_, Msg(i));
+  }
+  for (int i = 0; i < 3; ++i) {
+    r.Receive(t0_, 0, r.next_ns(), true, {});
+  }
   EXPECT_EQ(r.cwnd(), 8);
   r.HandleTimeout(*r.NextDeadline());
   EXPECT_EQ(r.cwnd(), 1);

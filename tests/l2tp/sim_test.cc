@@ -6,6 +6,7 @@
 
 #include <map>
 #include <set>
+#include <utility>
 
 namespace pwire::l2tp {
 namespace {
@@ -101,13 +102,23 @@ TEST(SimTest, ThousandSessionsUpExactlyOnceWithTwentyPercentLossEachWay) {
   p.sim.RunFor(minutes(2));  // let stragglers (duplicates, retransmissions) settle
   std::map<uint32_t, int> up_a;
   std::map<std::string, int> up_b;
-  for (const SessionUp& u : EventsOf<SessionUp>(p.sim.node(0))) ++up_a[u.info.local_session_id];
-  for (const SessionUp& u : EventsOf<SessionUp>(p.sim.node(1))) ++up_b[u.info.remote_end_id];
+  for (const SessionUp& u : EventsOf<SessionUp>(p.sim.node(0))) {
+    ++up_a[u.info.local_session_id];
+  }
+  for (const SessionUp& u : EventsOf<SessionUp>(p.sim.node(1))) {
+    ++up_b[u.info.remote_end_id];
+  }
   EXPECT_EQ(up_a.size(), 1000u);
   EXPECT_EQ(up_b.size(), 1000u);
-  for (auto& [id, n] : up_a) EXPECT_EQ(n, 1) << id;
-  for (auto& [id, n] : up_b) EXPECT_EQ(n, 1) << id;
-  for (uint32_t id : opened) EXPECT_EQ(up_a.count(id), 1u);
+  for (auto& [id, n] : up_a) {
+    EXPECT_EQ(n, 1) << id;
+  }
+  for (auto& [id, n] : up_b) {
+    EXPECT_EQ(n, 1) << id;
+  }
+  for (uint32_t id : opened) {
+    EXPECT_EQ(up_a.count(id), 1u);
+  }
   EXPECT_TRUE(EventsOf<SessionDown>(p.sim.node(0)).empty());
   EXPECT_TRUE(EventsOf<SessionDown>(p.sim.node(1)).empty());
   EXPECT_TRUE(EventsOf<ControlConnectionDown>(p.sim.node(0)).empty());
@@ -292,9 +303,11 @@ TEST(SimTest, SessionTieLeavesOneSessionPerSide) {
   EXPECT_EQ(lost, 1u);
 }
 
-EngineConfig WithSecrets(EngineConfig c, std::vector<std::string> secrets,
+EngineConfig WithSecrets(EngineConfig c, const std::vector<std::string>& secrets,
                          DigestType type = DigestType::kHmacMd5) {
-  for (const auto& s : secrets) c.auth.secrets.push_back(Bytes(s.begin(), s.end()));
+  for (const auto& s : secrets) {
+    c.auth.secrets.push_back(Bytes(s.begin(), s.end()));
+  }
   c.auth.digest = type;
   return c;
 }
@@ -393,8 +406,8 @@ TEST(SimTest, OverIpProtocol115ConnectionAndSessionComeUp) {
 struct V2Pair {
   V2Pair(uint64_t seed, std::vector<std::string> lac_secret, std::vector<std::string> lns_secret,
          LinkConfig link = {})
-      : p(seed, link, WithSecrets(Config("lac", 1), lac_secret),
-          WithSecrets(Config("lns", 2), lns_secret)) {}
+      : p(seed, link, WithSecrets(Config("lac", 1), std::move(lac_secret)),
+          WithSecrets(Config("lns", 2), std::move(lns_secret))) {}
   uint32_t OpenV2() {
     return p.sim.Do(0, [&](Engine& e, Instant now) {
       return *e.OpenControlConnection(now, p.sim.node(1).address,
