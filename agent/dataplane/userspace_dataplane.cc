@@ -234,6 +234,11 @@ absl::StatusOr<std::shared_ptr<Transport>> UserspaceDataplane::OpenTransport(
     t->fd = fd;  // closed by ~Transport from here on
     sockaddr_storage local;
     socklen_t local_len = ToSockaddr(c.local, c.encap == Encap::kUdp ? c.local_port : 0, local);
+    if (c.encap == Encap::kUdp) {
+      // Share the port with an agent socket listening for control connections (which must
+      // set SO_REUSEADDR too); our connected socket gets the peer's datagrams.
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
     setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kSocketBuffer, sizeof kSocketBuffer);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &kSocketBuffer, sizeof kSocketBuffer);
     if (bind(fd, reinterpret_cast<sockaddr*>(&local), local_len) < 0) {

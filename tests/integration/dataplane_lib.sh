@@ -80,6 +80,6 @@ dp_stats() {
   local pid f n; eval "pid=\$DP_PID_$1"; f="$OUT_DIR/$P.dp$1.out"
   n=$(wc -l <"$f")
   kill -USR1 "$pid"
-  wait_for 10 test "$(wc -l <"$f")" -gt "$n"
+  wait_for 30 sh -c "[ \$(wc -l <'$f') -gt $n ]" || { echo "no statistics from h$1" >&2; return 1; }
   tail -n 1 "$f"
 }

@@ -40,7 +40,7 @@ for variant in udp ip udp6; do
   mtu=$(field .mtu "$(tail -n 1 "$OUT_DIR/$P.dp1.out")")
   [ "$mtu" = 1500 ] || fail "computed session MTU is $mtu, expected 1500"
 
-  wait_for 10 ip netns exec "$NS_C1" ping -c 1 -W 1 192.168.231.2 || fail "no ping over $variant"
+  wait_for 30 ip netns exec "$NS_C1" ping -c 1 -W 1 192.168.231.2 || fail "no ping over $variant"
   ip netns exec "$NS_C1" ping -c 3 -i 0.2 -W 2 -M do -s 1472 192.168.231.2 >/dev/null ||
     fail "1500-byte frames do not cross over $encap"
 
@@ -51,16 +51,16 @@ for variant in udp ip udp6; do
   bps=$(jq '.end.sum_received.bits_per_second' "$OUT_DIR/iperf.json")
   echo "iperf3 over $encap: $bps bit/s"
   awk -v b="$bps" 'BEGIN { exit !(b > 1e6) }' || fail "iperf3 carried only $bps bit/s"
-  stats=$(dp_stats 2)
+  stats=$(dp_stats 2) || fail "no statistics"
   [ "$(field .session.rx_packets "$stats")" -gt 1000 ] || fail "receiver counted too few packets"
   [ "$(field .session.rx_cookie_discards "$stats")" = 0 ] || fail "cookie discards with good cookies"
   echo "receiver over $variant: $(field .session.rx_packets "$stats") packets, $(field .session.rx_seq_discards "$stats") out of sequence"
 
   # Someone takes the session interface down: the data plane reports it as an event.
   ip -n "$NS_H1" link set pw0 down
-  wait_for 10 grep -q '"event":"link_down"' "$OUT_DIR/$P.dp1.out" || fail "no link_down event"
+  wait_for 30 grep -q '"event":"link_down"' "$OUT_DIR/$P.dp1.out" || fail "no link_down event"
   ip -n "$NS_H1" link set pw0 up
-  wait_for 10 grep -q '"event":"link_up"' "$OUT_DIR/$P.dp1.out" || fail "no link_up event"
+  wait_for 30 grep -q '"event":"link_up"' "$OUT_DIR/$P.dp1.out" || fail "no link_up event"
 
   # Site 2 now expects another cookie: traffic from site 1 is dropped and counted.
   dp_stop 2 >/dev/null
@@ -68,7 +68,7 @@ for variant in udp ip udp6; do
   if ip netns exec "$NS_C1" ping -c 3 -i 0.2 -W 1 192.168.231.2 >/dev/null; then
     fail "ping crossed with a wrong cookie"
   fi
-  stats=$(dp_stats 2)
+  stats=$(dp_stats 2) || fail "no statistics"
   discards=$(field .session.rx_cookie_discards "$stats")
   [ "$discards" -ge 3 ] || fail "cookie discards $discards, expected >= 3"
   [ "$(field .session.rx_packets "$stats")" = 0 ] || fail "packets accepted with a wrong cookie"
@@ -78,7 +78,8 @@ for variant in udp ip udp6; do
   dp_stop 1 >/dev/null
   dp_start 1 --encap "$encap" --workers 2 "${C1[@]/%200/999}"
   ip netns exec "$NS_C1" ping -c 2 -i 0.2 -W 1 192.168.231.2 >/dev/null || true
-  unknown=$(field .global.rx_unknown_session "$(dp_stats 2)")
+  stats=$(dp_stats 2) || fail "no statistics"
+  unknown=$(field .global.rx_unknown_session "$stats")
   [ "$unknown" -ge 2 ] || fail "unknown-session count $unknown, expected >= 2"
   echo "unknown session over $encap: $unknown counted"
   dp_cleanup
