@@ -41,6 +41,15 @@ ControlConnection::ControlConnection(Engine& engine, uint32_t local_id, const Pe
   }
 }
 
+DecodeOptions ControlConnection::DecodeOpts() const {
+  // RFC 2661 §4.3: a peer may hide AVPs with the tunnel secret.
+  DecodeOptions o;
+  if (!auth_.secrets.empty()) {
+    o.secret = auth_.secrets.front();
+  }
+  return o;
+}
+
 uint16_t ControlConnection::ReceiveWindow() const {
   return engine_.config_.reliable.receive_window;
 }
@@ -224,7 +233,7 @@ bool ControlConnection::LearnPeer(const Message& m, ResultCode& why) {
 }
 
 void ControlConnection::AcceptSccrq(Instant now, const ControlHeaderView& view) {
-  auto packet = DecodeControl(view);
+  auto packet = DecodeControl(view, DecodeOpts());
   if (!packet.ok() || packet->message.type() != MessageType::kSccrq) {
     ++engine_.stats_.malformed;
     finished_ = true;
@@ -295,7 +304,7 @@ void ControlConnection::OnPacket(Instant now, const PeerAddress& from,
   if (finished_) {
     return;
   }
-  absl::StatusOr<ControlPacket> packet = DecodeControl(view);
+  absl::StatusOr<ControlPacket> packet = DecodeControl(view, DecodeOpts());
   if (!packet.ok()) {
     ++engine_.stats_.malformed;  // §7.1: discard
     return;
@@ -319,7 +328,7 @@ void ControlConnection::OnPacket(Instant now, const PeerAddress& from,
       if (!v.ok()) {
         continue;
       }
-      auto p = DecodeControl(*v);
+      auto p = DecodeControl(*v, DecodeOpts());
       if (p.ok()) {
         Deliver(now, from, *std::move(p));
       }
@@ -560,7 +569,7 @@ std::optional<Instant> ControlConnection::NextDeadline() const {
 void ControlConnection::RejectSccrq(Instant now, const ControlHeaderView& view,
                                     const ResultCode& result) {
   quiet_ = true;
-  auto packet = DecodeControl(view);
+  auto packet = DecodeControl(view, DecodeOpts());
   if (!packet.ok()) {
     finished_ = true;
     return;

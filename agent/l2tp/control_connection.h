@@ -104,6 +104,7 @@ class ControlConnection final : public Reliable::Sink {
   bool Verify(std::span<const uint8_t> message, std::span<const uint8_t> peer_nonce) const;
   void ScheduleHello(Instant now);
   uint16_t ReceiveWindow() const;
+  DecodeOptions DecodeOpts() const;
 
   Engine& engine_;
   uint32_t local_id_;

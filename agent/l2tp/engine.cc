@@ -98,7 +98,11 @@ absl::Status Engine::Receive(Instant now, const PeerAddress& peer, std::span<con
 }
 
 void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const ControlHeaderView& view) {
-  absl::StatusOr<ControlPacket> packet = DecodeControl(view);
+  DecodeOptions options;
+  if (!config_.auth.secrets.empty()) {
+    options.secret = config_.auth.secrets.front();
+  }
+  absl::StatusOr<ControlPacket> packet = DecodeControl(view, options);
   if (!packet.ok() || packet->message.type() != MessageType::kSccrq) {
     ++stats_.malformed;  // only an SCCRQ may be addressed to connection 0
     return;

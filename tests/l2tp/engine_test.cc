@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/l2tp/digest.h"
 #include "agent/l2tp/message.h"
 #include "pwire/base/random.h"
 
@@ -315,6 +316,65 @@ TEST_F(ScriptedPeerTest, HelloAfterIdleIntervalWithJitter) {
   engine_.HandleTimeout(now_);
   Drain();
   EXPECT_EQ(LastType(), MessageType::kHello);
+}
+
+// An L2TPv2 peer (xl2tpd-like) with a tunnel secret: Challenge/Response both ways, then an
+// ICRQ whose Assigned Session ID is hidden (RFC 2661 §4.3).
+TEST(V2ScriptedPeerTest, ChallengeResponseAndHiddenAvps) {
+  const Bytes secret = {'s', '3', 'c'};
+  EngineConfig c;
+  c.host_name = "lns";
+  c.auth.secrets = {secret};
+  base::SeededRandom random(3);
+  Accept policy;
+  Engine engine(c, random, &policy);
+  const PeerAddress peer = PeerAddress::V4(0xc0a80002, 1701);
+  uint16_t ns = 0, nr = 0, engine_tid = 0;
+  std::vector<Message> got;
+  auto send = [&](uint16_t session, const Message& m) {
+    ControlHeader h{
+        .version = 2, .connection_id = engine_tid, .session_id = session, .ns = ns++, .nr = nr};
+    auto bytes = EncodeControl(h, m, Transport::kUdp, {.secret = secret, .random = &random});
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    ASSERT_TRUE(engine.Receive(Instant{}, peer, *bytes).ok());
+    for (const Datagram& d : engine.TakePackets()) {
+      auto p = DecodeControl(d.bytes, Transport::kUdp, {.secret = secret});
+      ASSERT_TRUE(p.ok());
+      if (p->message.is_zlb()) {
+        continue;
+      }
+      ++nr;
+      if (auto t = p->message.Get<avp::AssignedTunnelId>()) {
+        engine_tid = *t;
+      }
+      got.push_back(p->message);
+    }
+  };
+  const Bytes challenge(16, 0x5a);
+  send(0, Message::Builder(MessageType::kSccrq, 2)
+              .Add<avp::ProtocolVersion>(ProtocolVersion{1, 0})
+              .Add<avp::HostName>("lac")
+              .Add<avp::FramingCapabilities>(3)
+              .Add<avp::AssignedTunnelId>(9)
+              .Add<avp::Challenge>(challenge)
+              .Build());
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].type(), MessageType::kSccrp);
+  EXPECT_EQ(got[0].Get<avp::ChallengeResponse>(), ChallengeResponse(2, secret, challenge));
+  auto engine_challenge = got[0].Get<avp::Challenge>();
+  ASSERT_TRUE(engine_challenge.has_value());
+  send(0, Message::Builder(MessageType::kScccn, 2)
+              .Add<avp::ChallengeResponse>(ChallengeResponse(3, secret, *engine_challenge))
+              .Build());
+  ASSERT_EQ(engine.ControlConnectionState(engine_tid), CcState::kEstablished);
+  send(0, Message::Builder(MessageType::kIcrq, 2)
+              .Add<avp::AssignedSessionId>(77, {.mandatory = true, .hidden = true})
+              .Add<avp::CallSerialNumber>(1)
+              .Add<avp::CallingNumber>("5551234", {.mandatory = true, .hidden = true})
+              .Build());
+  ASSERT_EQ(got.back().type(), MessageType::kIcrp) << MessageTypeName(got.back().type());
+  EXPECT_EQ(policy.last.remote_end_id, "5551234");
+  EXPECT_EQ(policy.last.version, 2);
 }
 
 }  // namespace
