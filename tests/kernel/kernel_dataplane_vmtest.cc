@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -501,6 +502,24 @@ TEST_F(KernelDataplaneTest, AutoChoosesTheKernelWhenItHasL2tp) {
   EXPECT_TRUE(caps.encap_ip);
   EXPECT_TRUE(caps.Supports(PwType::kEthernet));
   EXPECT_FALSE(caps.Supports(PwType::kHdlc));
+}
+
+TEST_F(KernelDataplaneTest, AMissingKernelModuleIsUnimplementedAndSaysWhich) {
+  // Take L2TP over IPv6 away: no module autoloading, l2tp_ip6 unloaded (once unused).
+  auto set_modprobe = [](const char* path) {
+    std::ofstream("/proc/sys/kernel/modprobe") << path << "\n";
+  };
+  set_modprobe("/bin/false");
+  ASSERT_TRUE(WaitFor(
+      [] { return Sh("rmmod l2tp_ip6") == 0 || Sh("grep -q '^l2tp_ip6 ' /proc/modules") != 0; },
+      10));
+  EnterNs("a");
+  Pw pw{.encap = Encap::kIp, .v6 = true, .id = 56};
+  absl::Status st = a_.dp->CreateTunnel(TunnelOf(pw, true));
+  set_modprobe("/sbin/modprobe");
+  Sh("modprobe l2tp_ip6");
+  EXPECT_TRUE(absl::IsUnimplemented(st)) << st;
+  EXPECT_THAT(std::string(st.message()), ::testing::HasSubstr("l2tp_ip6"));
 }
 
 }  // namespace
