@@ -369,6 +369,9 @@ absl::Status UserspaceDataplane::SetUpLinks(Session& s) {
           return st;
         }
       }
+      if (absl::Status st = link_->SetMtuAndUp(c.attach.name, 0); !st.ok()) {
+        return st;
+      }
       return link_->SetMtuAndUp(bridge, 0);
     }
   }

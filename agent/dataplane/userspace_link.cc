@@ -46,6 +46,9 @@ absl::Status NlError(const std::string& what, int err) {
   if (err == -NLE_EXIST) {
     return absl::AlreadyExistsError(msg);
   }
+  if (err == -NLE_OPNOTSUPP) {
+    return absl::UnimplementedError(absl::StrCat(msg, " (the kernel lacks this link type)"));
+  }
   return absl::InternalError(msg);
 }
 
