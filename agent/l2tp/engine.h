@@ -21,6 +21,18 @@
 // (protocol 115) starting at the 4 zero bytes. Data packets are not the engine's business:
 // Receive() rejects them so the caller can hand them to the data plane. The responder may
 // answer from another port; the engine then talks to the address the SCCRP came from.
+//
+// Things the owner should know:
+// - OpenSession may be called before the connection is up: the call waits in
+//   wait-control-conn and sends its ICRQ/OCRQ once the connection is established.
+// - Incoming ICRQ/OCRQ go to SessionPolicy::OnIncomingSession synchronously, inside
+//   Receive(); the answer carries our side's cookie length, sublayer and sequencing.
+// - A lost control connection tie (§5.4.3) reports ControlConnectionDown with replaced_by
+//   set: the waiting sessions carry on over that connection. A lost session tie (§5.4.4)
+//   reports SessionDown (result 13) and later a SessionUp whose replaces_session names it.
+// - After StopCCN (sent or received) the engine keeps the connection for the reliable
+//   delivery hold time (§4.2) without further events; sessions are reported down at once.
+// - {.version = 2} opens an L2TPv2 tunnel (RFC 2661) for PPP calls; IDs are then 16-bit.
 #pragma once
 
 #include <array>
