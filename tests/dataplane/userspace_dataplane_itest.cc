@@ -11,7 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "agent/dataplane/userspace_dataplane.h"
@@ -129,6 +132,40 @@ TEST_F(UserspaceDataplaneTest, CreateIsIdempotentAndConflictsAreClear) {
   EXPECT_TRUE(dp->DeleteTunnel(2).ok());
   EXPECT_TRUE(dp->DeleteSession(2, 10).ok());
   EXPECT_EQ(if_nametoindex("pwit0"), 0u);  // the TAP went with its session
+}
+
+std::string Shell(const char* cmd) {
+  std::string out;
+  FILE* f = popen(cmd, "r");
+  char buf[512];
+  while (f != nullptr && fgets(buf, sizeof buf, f) != nullptr) {
+    out += buf;
+  }
+  if (f != nullptr) {
+    pclose(f);
+  }
+  return out;
+}
+
+TEST_F(UserspaceDataplaneTest, BridgesTheSessionWithAnInterfaceAndCleansUp) {
+  ASSERT_EQ(std::system("ip link add pwxa type veth peer name pwxb"), 0);
+  auto dp = New();
+  ASSERT_NE(dp, nullptr);
+  ASSERT_TRUE(dp->CreateTunnel(Tunnel(4, "127.0.0.1", "127.0.0.2", Encap::kIp)).ok());
+  SessionConfig s = Session(4, 40, 41, "pwat");
+  s.attach = {Attachment::Kind::kInterface, "pwxa"};
+  ASSERT_TRUE(dp->CreateSession(s).ok());
+  std::string port = Shell("ip -o link show pwxa");
+  EXPECT_NE(port.find("master pwatb"), std::string::npos) << port;
+  EXPECT_NE(port.find(",UP"), std::string::npos) << port;
+  EXPECT_NE(Shell("ip -o link show pwat").find("master pwatb"), std::string::npos);
+  ASSERT_TRUE(dp->DeleteSession(4, 40).ok());
+  EXPECT_EQ(if_nametoindex("pwatb"), 0u);  // the bridge we made is gone with the session
+  EXPECT_NE(if_nametoindex("pwxa"), 0u);   // the interface we were given stays
+  SessionConfig missing = Session(4, 42, 43, "pwat2");
+  missing.attach = {Attachment::Kind::kBridge, "nosuchbr"};
+  EXPECT_EQ(dp->CreateSession(missing).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(if_nametoindex("pwat2"), 0u);  // nothing left behind by the failed create
 }
 
 void CarriesBetweenTwoDataplanes(Encap encap, uint32_t base) {
