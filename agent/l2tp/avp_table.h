@@ -11,6 +11,10 @@
 
 namespace pwire::l2tp {
 
+// The pseudowire AVPs 85-95 follow their IANA names and RFC 4591, 4454, 4667 and 4623 as
+// far as known here (those texts are not in the repository): 2-octet values, OAM Emulation
+// Required without a value, ATM Alarm Status as reason + alarm type, Attachment Group and
+// Local End Identifiers as opaque bytes.
 // X(Name, attribute, C++ value type, M bit v3, M bit v2, may be hidden, min length, max
 // length). Lengths bound the value (before hiding) for string, bytes and list types; the
 // other types have fixed or self-described lengths and use 0, 0.
@@ -102,6 +106,17 @@ namespace avp {
 PWIRE_L2TP_AVPS(PWIRE_L2TP_ATTR_TRAIT)
 #undef PWIRE_L2TP_ATTR_TRAIT
 }  // namespace avp
+
+// Circuit Status AVP 71 bits (RFC 3931 §5.4.5 A and N; RFC 5641 §3 the fault bits).
+namespace circuit_status {
+inline constexpr uint16_t kActive = 0x0001;            // A: pseudowire has no faults
+inline constexpr uint16_t kNew = 0x0002;               // N: new circuit (use deprecated)
+inline constexpr uint16_t kAcReceiveFault = 0x0004;    // R: local attachment circuit ingress
+inline constexpr uint16_t kAcTransmitFault = 0x0008;   // T: local attachment circuit egress
+inline constexpr uint16_t kPsnReceiveFault = 0x0010;   // I: local PSN-facing PW ingress
+inline constexpr uint16_t kPsnTransmitFault = 0x0020;  // E: local PSN-facing PW egress
+inline constexpr uint16_t kStandby = 0x0040;           // S: pseudowire in standby
+}  // namespace circuit_status
 
 // One row of the table.
 struct AvpInfo {

@@ -219,3 +219,53 @@ TEST(MessageTest, ExtendedVendorIdOfZeroIsMalformed) {
 
 }  // namespace
 }  // namespace pwire::l2tp
+
+namespace pwire::l2tp {
+namespace {
+
+TEST(AvpTableTest, EveryRowIsFoundByItsAttributeAndHasAName) {
+  int rows = 0;
+  for (uint16_t attr = 0; attr < 200; ++attr) {
+    const AvpInfo* info = FindAvpInfo(attr);
+    if (info == nullptr) continue;
+    ++rows;
+    EXPECT_EQ(static_cast<uint16_t>(info->attr), attr);
+    EXPECT_FALSE(info->name.empty());
+    EXPECT_LE(info->min_length, info->max_length);
+  }
+  // RFC 2661 (0-39 without 20), RFC 3931 (59-75 without 67), pseudowire AVPs 85-91, 94, 95.
+  EXPECT_EQ(rows, 39 + 16 + 9);
+  EXPECT_EQ(FindAvpInfo(20), nullptr);
+  EXPECT_EQ(FindAvpInfo(58), nullptr);  // Extended Vendor ID: handled by the codec
+  EXPECT_EQ(AvpName(Attr::kAssignedControlConnectionId), "AssignedControlConnectionId");
+}
+
+TEST(AvpTableTest, DefaultMandatoryBitsFollowEachVersion) {
+  // RFC 2661 §4.4.2: Tie Breaker M=0, Call Serial Number M=1; RFC 3931 §5.4.3, §5.4.4:
+  // Control Connection Tie Breaker SHOULD be 1, Serial Number SHOULD be 0.
+  Message v2 = Message::Builder(MessageType::kIcrq, 2)
+                   .Add<avp::TieBreaker>(1)
+                   .Add<avp::CallSerialNumber>(1)
+                   .Build();
+  Message v3 = Message::Builder(MessageType::kIcrq, 3)
+                   .Add<avp::TieBreaker>(1)
+                   .Add<avp::CallSerialNumber>(1)
+                   .Build();
+  EXPECT_FALSE(v2.avps()[0].mandatory);
+  EXPECT_TRUE(v2.avps()[1].mandatory);
+  EXPECT_TRUE(v3.avps()[0].mandatory);
+  EXPECT_FALSE(v3.avps()[1].mandatory);
+  Message forced =
+      Message::Builder(MessageType::kIcrq).Add<avp::PwType>(5, {.mandatory = false}).Build();
+  EXPECT_FALSE(forced.avps()[0].mandatory);
+}
+
+TEST(AvpTableTest, CircuitStatusFaultBitsOfRfc5641) {
+  EXPECT_EQ(circuit_status::kActive | circuit_status::kNew | circuit_status::kAcReceiveFault |
+                circuit_status::kAcTransmitFault | circuit_status::kPsnReceiveFault |
+                circuit_status::kPsnTransmitFault | circuit_status::kStandby,
+            0x007f);
+}
+
+}  // namespace
+}  // namespace pwire::l2tp
