@@ -227,7 +227,9 @@ TEST(AvpTableTest, EveryRowIsFoundByItsAttributeAndHasAName) {
   int rows = 0;
   for (uint16_t attr = 0; attr < 200; ++attr) {
     const AvpInfo* info = FindAvpInfo(attr);
-    if (info == nullptr) continue;
+    if (info == nullptr) {
+      continue;
+    }
     ++rows;
     EXPECT_EQ(static_cast<uint16_t>(info->attr), attr);
     EXPECT_FALSE(info->name.empty());
