@@ -49,10 +49,10 @@ absl::StatusOr<uint32_t> SessionFor(const Pseudowire& pw, int i, const Allocatio
     uint32_t sid = given[i].session_id();
     std::string user = index.SessionUser(receiver, sid, id);
     if (!user.empty()) {
-      return FailedField(absl::StrCat("spec.static_params.endpoints[", i, "].session_id"),
-                         absl::StrCat("session ID ", sid, " is already used on ", receiver,
-                                      " by pseudowires/", user,
-                                      "; choose another or leave it 0 to have one allocated"));
+      return FailedField(
+          absl::StrCat("spec.static_params.endpoints[", i, "].session_id"),
+          absl::StrCat("session ID ", sid, " is already used on ", receiver, " by pseudowires/",
+                       user, "; choose another or leave it 0 to have one allocated"));
     }
     return sid;
   }
@@ -126,8 +126,7 @@ bool StaticIndex::TunnelUsed(const std::string& receiver, uint32_t id,
 std::optional<std::pair<uint32_t, uint32_t>> StaticIndex::PairTunnel(
     const std::string& a, const std::string& b, absl::string_view except) const {
   // Tunnels on a used by some pseudowire that also has a tunnel on b: scan a's tunnels.
-  for (auto it = tunnels_.lower_bound({a, 0}); it != tunnels_.end() && it->first.first == a;
-       ++it) {
+  for (auto it = tunnels_.lower_bound({a, 0}); it != tunnels_.end() && it->first.first == a; ++it) {
     for (auto jt = tunnels_.lower_bound({b, 0}); jt != tunnels_.end() && jt->first.first == b;
          ++jt) {
       for (const std::string& pw : it->second) {
@@ -158,8 +157,8 @@ absl::StatusOr<Allocation> Allocate(const Pseudowire& pw, uint32_t cookie_length
     out.set_remote_end_id(ext.external().remote_end_id());
   } else if (ext.has_external() && ext.external().vc_id() != 0) {
     uint32_t v = ext.external().vc_id();
-    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                 static_cast<char>(v >> 8), static_cast<char>(v)};
+    char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                 static_cast<char>(v)};
     out.set_remote_end_id(std::string(b, 4));
   } else {
     out.set_remote_end_id(IdOf(pw));

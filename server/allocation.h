@@ -9,10 +9,10 @@
 #include <optional>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "pwire/v1/resources.pb.h"
 
 namespace pwire::server {
@@ -49,7 +49,6 @@ class StaticIndex {
 absl::StatusOr<pwire::v1::Allocation> Allocate(const pwire::v1::Pseudowire& pw,
                                                uint32_t cookie_length,
                                                const pwire::v1::Allocation* previous,
-                                               const StaticIndex& index,
-                                               absl::string_view secret);
+                                               const StaticIndex& index, absl::string_view secret);
 
 }  // namespace pwire::server

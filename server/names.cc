@@ -37,8 +37,8 @@ absl::StatusOr<std::string> ParseId(absl::string_view name, absl::string_view co
   if (absl::StartsWith(name, prefix)) {
     id.remove_prefix(prefix.size());
   } else if (absl::StrContains(name, "/")) {
-    return InvalidField(field, absl::StrCat("'", name, "' is not a name of the form ", collection,
-                                            "/{id}"));
+    return InvalidField(
+        field, absl::StrCat("'", name, "' is not a name of the form ", collection, "/{id}"));
   }
   if (id.empty()) {
     return InvalidField(field, absl::StrCat("required: give ", collection, "/{id} or the id"));

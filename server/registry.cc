@@ -56,8 +56,8 @@ absl::Status Registry::Load() {
         break;
     }
     if (!ok) {
-      return absl::DataLossError(absl::StrCat("store: record ", static_cast<int>(r.kind), "/",
-                                              r.key, " does not parse"));
+      return absl::DataLossError(
+          absl::StrCat("store: record ", static_cast<int>(r.kind), "/", r.key, " does not parse"));
     }
   }
   for (const auto& [id, pw] : pseudowires_) IndexPseudowireLocked(pw, true);
@@ -85,8 +85,7 @@ void Registry::RemoveListener(RegistryListener* listener) {
   std::erase(listeners_, listener);
 }
 
-void Registry::Publish(const std::vector<WatchEvent>& events,
-                       const std::set<std::string>& agents) {
+void Registry::Publish(const std::vector<WatchEvent>& events, const std::set<std::string>& agents) {
   absl::MutexLock lock(&listeners_mu_);
   for (RegistryListener* l : listeners_) {
     if (!events.empty()) l->OnEvents(events);
@@ -362,14 +361,17 @@ absl::Status Registry::CheckConflictsLocked(const Pseudowire& pw) const {
       if (it != circuits_.end()) {
         for (const auto& [other_part, other] : it->second) {
           bool overlap = other_part == part || other_part == "*" || part == "*" ||
-                         other_part.rfind(part + " ", 0) == 0 || part.rfind(other_part + " ", 0) == 0;
+                         other_part.rfind(part + " ", 0) == 0 ||
+                         part.rfind(other_part + " ", 0) == 0;
           if (overlap && other != id) {
-            return FailedField(path + ".interface",
-                               absl::StrCat("interface ", c.interface(), " (", other_part,
-                                            ") on agent ", agent, " is already the attachment "
-                                            "circuit of pseudowires/", other,
-                                            "; one circuit carries one pseudowire: pick "
-                                            "another interface, VLAN or circuit ID"));
+            return FailedField(
+                path + ".interface",
+                absl::StrCat("interface ", c.interface(), " (", other_part, ") on agent ", agent,
+                             " is already the attachment "
+                             "circuit of pseudowires/",
+                             other,
+                             "; one circuit carries one pseudowire: pick "
+                             "another interface, VLAN or circuit ID"));
           }
         }
       }
@@ -386,8 +388,7 @@ absl::Status Registry::CheckConflictsLocked(const Pseudowire& pw) const {
   return absl::OkStatus();
 }
 
-void Registry::AffectedByPseudowireLocked(const Pseudowire& pw,
-                                          std::set<std::string>& out) const {
+void Registry::AffectedByPseudowireLocked(const Pseudowire& pw, std::set<std::string>& out) const {
   for (const auto& e : pw.spec().endpoints()) {
     if (e.has_agent()) out.insert(IdFromName(e.agent().agent()));
   }
@@ -404,6 +405,13 @@ std::vector<WatchEvent> Registry::Snapshot(const pwire::v1::WatchRequest& req,
     }
     return false;
   };
+  auto labeled = [&req](const google::protobuf::Map<std::string, std::string>& have) {
+    for (const auto& [k, v] : req.labels()) {
+      auto it = have.find(k);
+      if (it == have.end() || it->second != v) return false;
+    }
+    return true;
+  };
   absl::MutexLock lock(&mu_);
   *revision = revision_;
   std::vector<WatchEvent> out;
@@ -415,6 +423,7 @@ std::vector<WatchEvent> Registry::Snapshot(const pwire::v1::WatchRequest& req,
   };
   if (wants(pwire::v1::PSEUDOWIRE_CLASS)) {
     for (const auto& [id, c] : classes_) {
+      if (!labeled(c.labels())) continue;
       auto* pc = add(pwire::v1::PSEUDOWIRE_CLASS, c.name())->mutable_pseudowire_class();
       *pc = c;
       if (!pc->control_secret().empty()) pc->set_control_secret("******");
@@ -422,11 +431,13 @@ std::vector<WatchEvent> Registry::Snapshot(const pwire::v1::WatchRequest& req,
   }
   if (wants(pwire::v1::PSEUDOWIRE)) {
     for (const auto& [id, pw] : pseudowires_) {
+      if (!labeled(pw.spec().labels())) continue;
       *add(pwire::v1::PSEUDOWIRE, pw.name())->mutable_pseudowire() = ViewLocked(pw);
     }
   }
   if (wants(pwire::v1::AGENT)) {
     for (const auto& [id, a] : agents_) {
+      if (!labeled(a.labels())) continue;
       *add(pwire::v1::AGENT, a.name())->mutable_agent() = AgentViewLocked(a);
     }
   }

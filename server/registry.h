@@ -128,8 +128,8 @@ class Registry final : public ReferenceLookup {
   void RollbackLocked(Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes txn durable; `then` runs after, on the store's thread, before the listeners.
   void SubmitLocked(Txn txn, std::function<void()> then) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PutPseudowireLocked(Txn& txn, pwire::v1::Pseudowire pw,
-                           pwire::v1::WatchEvent::Type type) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PutPseudowireLocked(Txn& txn, pwire::v1::Pseudowire pw, pwire::v1::WatchEvent::Type type)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ErasePseudowireLocked(Txn& txn, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PutClassLocked(Txn& txn, pwire::v1::PseudowireClass c, pwire::v1::WatchEvent::Type type)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -153,8 +153,8 @@ class Registry final : public ReferenceLookup {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   pwire::v1::PseudowireStatus::State StateLocked(const pwire::v1::Pseudowire& pw) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AffectedByPseudowireLocked(const pwire::v1::Pseudowire& pw, std::set<std::string>& out)
-      const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AffectedByPseudowireLocked(const pwire::v1::Pseudowire& pw, std::set<std::string>& out) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Classes (registry_class.cc).
   absl::StatusOr<pwire::v1::ResourceChange> UpsertClassLocked(

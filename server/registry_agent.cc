@@ -83,6 +83,7 @@ void Registry::PublishStatusLocked(const std::set<std::string>& pw_ids,
     if (it == pseudowires_.end()) continue;
     WatchEvent& ev = out.emplace_back();
     ev.set_type(WatchEvent::MODIFIED);
+    ev.set_status_only(true);
     ev.set_kind(pwire::v1::PSEUDOWIRE);
     ev.set_name(it->second.name());
     ev.set_revision(revision_);
@@ -163,15 +164,15 @@ void Registry::DeleteAgent(const pwire::v1::DeleteAgentRequest& req, Reply<bool>
 void Registry::AgentConnected(const pwire::v1::Hello& hello, const std::string& peer,
                               Reply<Agent> reply) {
   if (!IsValidAgentId(hello.agent_id())) {
-    return reply(InvalidField("hello.agent_id",
-                              absl::StrCat("'", hello.agent_id(), "' is not a valid agent id: "
-                                           "1-63 characters of [a-z0-9.-]")));
+    return reply(InvalidField("hello.agent_id", absl::StrCat("'", hello.agent_id(),
+                                                             "' is not a valid agent id: "
+                                                             "1-63 characters of [a-z0-9.-]")));
   }
   for (int i = 0; i < hello.underlay_addresses_size(); ++i) {
     if (!IsIpAddress(hello.underlay_addresses(i))) {
-      return reply(InvalidField(absl::StrCat("hello.underlay_addresses[", i, "]"),
-                                absl::StrCat("'", hello.underlay_addresses(i),
-                                             "' is not an IP address")));
+      return reply(
+          InvalidField(absl::StrCat("hello.underlay_addresses[", i, "]"),
+                       absl::StrCat("'", hello.underlay_addresses(i), "' is not an IP address")));
     }
   }
   if (auto s = ValidateLabels(hello.labels(), "hello.labels"); !s.ok()) return reply(s);
@@ -264,7 +265,8 @@ void Registry::AgentNacked(const std::string& agent_id, const pwire::v1::Nack& n
   absl::MutexLock lock(&mu_);
   AgentRuntime& rt = runtime_[agent_id];
   rt.last_nack = absl::StrCat("version ", nack.version(), ": ", nack.error_detail());
-  for (const auto& e : nack.errors()) absl::StrAppend(&rt.last_nack, "; ", e.name(), ": ", e.message());
+  for (const auto& e : nack.errors())
+    absl::StrAppend(&rt.last_nack, "; ", e.name(), ": ", e.message());
   rt.last_seen = TimeUtil::GetCurrentTime();
 }
 
@@ -327,8 +329,7 @@ void Registry::AgentStatus(const std::string& agent_id, const pwire::v1::StatusR
   Publish(events, {});
 }
 
-void Registry::AgentCounters(const std::string& agent_id,
-                             const pwire::v1::CountersReport& report) {
+void Registry::AgentCounters(const std::string& agent_id, const pwire::v1::CountersReport& report) {
   absl::MutexLock lock(&mu_);
   AgentRuntime& rt = runtime_[agent_id];
   rt.last_seen = TimeUtil::GetCurrentTime();
@@ -410,9 +411,12 @@ pwire::v1::DesiredState Registry::BuildDesiredState(const std::string& agent_id)
           family = IsV6(me.agent().local_address()) ? 6 : 4;
         } else if (!other.agent().local_address().empty()) {
           family = IsV6(other.agent().local_address()) ? 6 : 4;
-        } else if (PickAddressLocked(me.agent(), 4).empty() ||
-                   PickAddressLocked(other.agent(), 4).empty()) {
-          family = 6;
+        } else {
+          bool me4 = !PickAddressLocked(me.agent(), 4).empty();
+          bool other4 = !PickAddressLocked(other.agent(), 4).empty();
+          bool other6 = !PickAddressLocked(other.agent(), 6).empty();
+          bool me6 = !PickAddressLocked(me.agent(), 6).empty();
+          family = (me4 && (other4 || !other6)) || !me6 ? 4 : 6;
         }
       }
       PseudowireAssignment* a = ds.add_pseudowires();
@@ -442,9 +446,8 @@ pwire::v1::DesiredState Registry::BuildDesiredState(const std::string& agent_id)
           peer->set_router_id(pa->router_id());
         }
       }
-      a->set_role(pw.allocation().initiator() == static_cast<uint32_t>(i)
-                      ? pwire::v1::INITIATOR
-                      : pwire::v1::RESPONDER);
+      a->set_role(pw.allocation().initiator() == static_cast<uint32_t>(i) ? pwire::v1::INITIATOR
+                                                                          : pwire::v1::RESPONDER);
       a->set_remote_end_id(pw.allocation().remote_end_id());
       a->set_shared_secret(other.has_external() && !other.external().shared_secret().empty()
                                ? other.external().shared_secret()

@@ -81,9 +81,9 @@ absl::StatusOr<pwire::v1::ListPseudowireClassesResponse> Registry::ListClasses(
   return resp;
 }
 
-absl::StatusOr<ResourceChange> Registry::UpsertClassLocked(Txn& txn, PseudowireClass in,
-                                                           bool must_create, bool must_exist,
-                                                           const google::protobuf::FieldMask* mask) {
+absl::StatusOr<ResourceChange> Registry::UpsertClassLocked(
+    Txn& txn, PseudowireClass in, bool must_create, bool must_exist,
+    const google::protobuf::FieldMask* mask) {
   auto id = ParseId(in.name(), kClasses, "name");
   if (!id.ok()) return id.status();
   std::string name = MakeName(kClasses, *id);
@@ -166,9 +166,10 @@ absl::Status Registry::ReallocateClassUsersLocked(Txn& txn, const std::string& c
     pwire::v1::Pseudowire pw = pseudowires_.at(id);
     if (pw.spec().mode() != pwire::v1::PseudowireSpec::STATIC) continue;
     if (auto s = ValidatePseudowireSpec(pw.spec(), *this); !s.ok()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cookie_length: pseudowires/", id, " uses this class and would become "
-                       "invalid: ", s.message()));
+      return absl::FailedPreconditionError(absl::StrCat("cookie_length: pseudowires/", id,
+                                                        " uses this class and would become "
+                                                        "invalid: ",
+                                                        s.message()));
     }
     auto alloc = Allocate(pw, cookie_length, &pw.allocation(), static_index_, secret_);
     if (!alloc.ok()) return alloc.status();
@@ -226,8 +227,7 @@ void Registry::UpdateClass(const pwire::v1::UpdatePseudowireClassRequest& req,
   SubmitLocked(std::move(txn), [reply, view] { reply(view); });
 }
 
-void Registry::DeleteClass(const pwire::v1::DeletePseudowireClassRequest& req,
-                           Reply<bool> reply) {
+void Registry::DeleteClass(const pwire::v1::DeletePseudowireClassRequest& req, Reply<bool> reply) {
   auto id = ParseId(req.name(), kClasses, "name");
   if (!id.ok()) return reply(id.status());
   absl::MutexLock lock(&mu_);
@@ -242,10 +242,9 @@ void Registry::DeleteClass(const pwire::v1::DeletePseudowireClassRequest& req,
   }
   auto users = class_users_.find(*id);
   if (users != class_users_.end() && !users->second.empty()) {
-    return reply(absl::FailedPreconditionError(
-        absl::StrCat("classes/", *id, " is used by ", users->second.size(),
-                     " pseudowire(s), e.g. pseudowires/", *users->second.begin(),
-                     "; move or delete them first")));
+    return reply(absl::FailedPreconditionError(absl::StrCat(
+        "classes/", *id, " is used by ", users->second.size(), " pseudowire(s), e.g. pseudowires/",
+        *users->second.begin(), "; move or delete them first")));
   }
   if (req.validate_only()) return reply(true);
   Txn txn;

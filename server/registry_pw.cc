@@ -41,9 +41,9 @@ std::vector<std::string> ChangedFields(const google::protobuf::Message& a,
 absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
   for (const std::string& p : mask.paths()) {
     if (p == "*" || p == "spec" || p.rfind("spec.", 0) == 0) continue;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "update_mask: path '", p, "' is not settable; use paths under spec, e.g. "
-        "spec.description"));
+    return absl::InvalidArgumentError(absl::StrCat("update_mask: path '", p,
+                                                   "' is not settable; use paths under spec, e.g. "
+                                                   "spec.description"));
   }
   if (!FieldMaskUtil::IsValidFieldMask<Pseudowire>(mask)) {
     for (const std::string& p : mask.paths()) {
@@ -224,8 +224,8 @@ absl::StatusOr<ResourceChange> Registry::UpsertPseudowireLocked(
   if (!next.spec().pseudowire_class().empty()) {
     cookie_length = FindClass(IdOf(next.spec().pseudowire_class()))->cookie_length();
   }
-  auto alloc = Allocate(next, cookie_length, old ? &old->allocation() : nullptr, static_index_,
-                        secret_);
+  auto alloc =
+      Allocate(next, cookie_length, old ? &old->allocation() : nullptr, static_index_, secret_);
   if (!alloc.ok()) return alloc.status();
   *next.mutable_allocation() = *alloc;
   auto now = TimeUtil::GetCurrentTime();
@@ -290,8 +290,7 @@ void Registry::UpdatePseudowire(const pwire::v1::UpdatePseudowireRequest& req,
   SubmitLocked(std::move(txn), [reply, view] { reply(view); });
 }
 
-void Registry::DeletePseudowire(const pwire::v1::DeletePseudowireRequest& req,
-                                Reply<bool> reply) {
+void Registry::DeletePseudowire(const pwire::v1::DeletePseudowireRequest& req, Reply<bool> reply) {
   auto id = ParseId(req.name(), kPseudowires, "name");
   if (!id.ok()) return reply(id.status());
   absl::MutexLock lock(&mu_);
@@ -301,9 +300,9 @@ void Registry::DeletePseudowire(const pwire::v1::DeletePseudowireRequest& req,
     return reply(absl::NotFoundError(absl::StrCat("pseudowires/", *id, " does not exist")));
   }
   if (!req.etag().empty() && req.etag() != it->second.etag()) {
-    return reply(absl::AbortedError(absl::StrCat("etag: pseudowires/", *id,
-                                                 " changed since etag ", req.etag(), " (now ",
-                                                 it->second.etag(), "); get it again")));
+    return reply(absl::AbortedError(absl::StrCat("etag: pseudowires/", *id, " changed since etag ",
+                                                 req.etag(), " (now ", it->second.etag(),
+                                                 "); get it again")));
   }
   if (req.validate_only()) return reply(true);
   Txn txn;

@@ -25,9 +25,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
         absl::StrCat("cannot create directory ", parent.string(), ": ", ec.message()));
   }
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status s = absl::FailedPreconditionError(
         absl::StrCat("cannot open database ", path, ": ", sqlite3_errstr(rc)));
@@ -74,8 +73,10 @@ absl::Status SqliteStore::Migrate() {
   sqlite3_finalize(st);
   if (version > kSchemaVersion) {
     return absl::FailedPreconditionError(
-        absl::StrCat("database ", path_, " has schema version ", version, " but this server "
-                     "knows up to ", kSchemaVersion, "; run a newer pwire-server"));
+        absl::StrCat("database ", path_, " has schema version ", version,
+                     " but this server "
+                     "knows up to ",
+                     kSchemaVersion, "; run a newer pwire-server"));
   }
   if (version == 0) {
     auto s = Exec(
@@ -132,8 +133,7 @@ absl::Status SqliteStore::WriteGroup(const std::deque<Pending>& group) {
       sqlite3_bind_int(st, 1, static_cast<int>(m.kind));
       sqlite3_bind_text(st, 2, m.key.data(), static_cast<int>(m.key.size()), SQLITE_STATIC);
       if (m.value) {
-        sqlite3_bind_blob(st, 3, m.value->data(), static_cast<int>(m.value->size()),
-                          SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, m.value->data(), static_cast<int>(m.value->size()), SQLITE_STATIC);
       }
       if (sqlite3_step(st) != SQLITE_DONE) {
         absl::Status s = SqlError(db_, "write");

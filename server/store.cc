@@ -50,7 +50,9 @@ void QueuedStore::WriterLoop() {
       ++groups_;
     }
     absl::Status s = WriteGroup(group);
-    if (!s.ok()) spdlog::error("store: commit of {} batches failed: {}", group.size(), std::string(s.message()));
+    if (!s.ok())
+      spdlog::error("store: commit of {} batches failed: {}", group.size(),
+                    std::string(s.message()));
     for (Pending& p : group) p.done(s);
   }
 }

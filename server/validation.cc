@@ -47,8 +47,8 @@ absl::Status ValidateCircuitIds(const AttachmentCircuit& c, PseudowireSpec::Type
   } else if (c.dlci() != 0) {
     return InvalidField(p + ".dlci", "only FRAME_RELAY_DLCI pseudowires take a DLCI");
   }
-  bool needs_vpi = type == PseudowireSpec::ATM_AAL5_SDU ||
-                   type == PseudowireSpec::ATM_CELL_VCC || type == PseudowireSpec::ATM_CELL_VPC;
+  bool needs_vpi = type == PseudowireSpec::ATM_AAL5_SDU || type == PseudowireSpec::ATM_CELL_VCC ||
+                   type == PseudowireSpec::ATM_CELL_VPC;
   bool needs_vci = type == PseudowireSpec::ATM_AAL5_SDU || type == PseudowireSpec::ATM_CELL_VCC;
   if (c.vpi() > 4095) return InvalidField(p + ".vpi", "VPI must be in 0-4095");
   if (!needs_vpi && c.vpi() != 0) {
@@ -76,12 +76,13 @@ absl::Status ValidateCircuit(const AttachmentCircuit& c, PseudowireSpec::Type ty
       break;
     case AttachmentCircuit::kBridge:
       if (!IsValidIfName(c.bridge())) {
-        return InvalidField(p + ".bridge", absl::StrCat("'", c.bridge(),
-                                                        "' is not a valid bridge name"));
+        return InvalidField(p + ".bridge",
+                            absl::StrCat("'", c.bridge(), "' is not a valid bridge name"));
       }
       if (!IsEthernet(type)) {
-        return InvalidField(p + ".bridge", "only ETHERNET and ETHERNET_VLAN pseudowires can "
-                                           "join a bridge; give an interface");
+        return InvalidField(p + ".bridge",
+                            "only ETHERNET and ETHERNET_VLAN pseudowires can "
+                            "join a bridge; give an interface");
       }
       break;
     case AttachmentCircuit::TARGET_NOT_SET:
@@ -111,7 +112,8 @@ absl::Status ValidateAgentEndpoint(const pwire::v1::AgentEndpoint& e, Pseudowire
   if (agent == nullptr) {
     if (e.pre_provision()) return absl::OkStatus();
     return FailedField(p + ".agent",
-                       absl::StrCat("agent '", id, "' is unknown; start pwire-agent on that host "
+                       absl::StrCat("agent '", id,
+                                    "' is unknown; start pwire-agent on that host "
                                     "so it registers, or set pre_provision: true on this "
                                     "endpoint to configure it ahead"));
   }
@@ -119,17 +121,17 @@ absl::Status ValidateAgentEndpoint(const pwire::v1::AgentEndpoint& e, Pseudowire
     bool found = false;
     for (const auto& a : agent->underlay_addresses()) found = found || a == e.local_address();
     if (!found) {
-      return FailedField(p + ".local_address",
-                         absl::StrCat("agent '", id, "' has no underlay address ",
-                                      e.local_address(), "; use one it reports (pwctl agent get ",
-                                      id, ")"));
+      return FailedField(
+          p + ".local_address",
+          absl::StrCat("agent '", id, "' has no underlay address ", e.local_address(),
+                       "; use one it reports (pwctl agent get ", id, ")"));
     }
   }
   const auto& types = agent->capabilities().pseudowire_types();
   if (!types.empty() && std::find(types.begin(), types.end(), type) == types.end()) {
-    return FailedField("spec.type", absl::StrCat("agent '", id, "' cannot carry ",
-                                                 PseudowireSpec::Type_Name(type),
-                                                 " pseudowires (see its capabilities)"));
+    return FailedField(
+        "spec.type", absl::StrCat("agent '", id, "' cannot carry ", PseudowireSpec::Type_Name(type),
+                                  " pseudowires (see its capabilities)"));
   }
   return absl::OkStatus();
 }
@@ -153,9 +155,9 @@ absl::Status ValidateExternal(const pwire::v1::ExternalPeer& e, const std::strin
 
 absl::Status ValidateEndpoints(const PseudowireSpec& spec, const ReferenceLookup& lookup) {
   if (spec.endpoints_size() != 2) {
-    return InvalidField("spec.endpoints",
-                        absl::StrCat("exactly two endpoints (a and b) are needed, got ",
-                                     spec.endpoints_size()));
+    return InvalidField(
+        "spec.endpoints",
+        absl::StrCat("exactly two endpoints (a and b) are needed, got ", spec.endpoints_size()));
   }
   int agents = 0;
   for (int i = 0; i < 2; ++i) {
@@ -207,9 +209,10 @@ absl::Status ValidateStatic(const PseudowireSpec& spec, uint32_t cookie_length) 
     if (sp == nullptr) continue;
     size_t n = sp->cookie().size();
     if (n != 0 && n != cookie_length) {
-      return InvalidField(p + ".cookie", absl::StrCat("is ", n, " octets but the class asks for ",
-                                                      cookie_length, "; match the class's "
-                                                                     "cookie_length"));
+      return InvalidField(p + ".cookie",
+                          absl::StrCat("is ", n, " octets but the class asks for ", cookie_length,
+                                       "; match the class's "
+                                       "cookie_length"));
     }
     if (external && n == 0 && cookie_length != 0) {
       return InvalidField(p + ".cookie",
@@ -256,8 +259,9 @@ absl::Status ValidateLabels(const google::protobuf::Map<std::string, std::string
                           "label keys are 1-63 characters of [a-z0-9_./-]");
     }
     if (v.size() > 63) {
-      return InvalidField(absl::StrCat(path, "[", k, "]"), "label values are at most 63 "
-                                                           "characters");
+      return InvalidField(absl::StrCat(path, "[", k, "]"),
+                          "label values are at most 63 "
+                          "characters");
     }
   }
   return absl::OkStatus();
@@ -281,10 +285,12 @@ absl::Status NormalizePseudowireSpec(PseudowireSpec& spec) {
 }
 
 absl::Status ValidatePseudowireSpec(const PseudowireSpec& spec, const ReferenceLookup& lookup) {
-  if (spec.type() == PseudowireSpec::TYPE_UNSPECIFIED || !PseudowireSpec::Type_IsValid(spec.type())) {
-    return InvalidField("spec.type", "required: ETHERNET, ETHERNET_VLAN, FRAME_RELAY_DLCI, "
-                                     "ATM_AAL5_SDU, ATM_CELL_VCC, ATM_CELL_VPC, ATM_CELL_PORT, "
-                                     "HDLC or PPP");
+  if (spec.type() == PseudowireSpec::TYPE_UNSPECIFIED ||
+      !PseudowireSpec::Type_IsValid(spec.type())) {
+    return InvalidField("spec.type",
+                        "required: ETHERNET, ETHERNET_VLAN, FRAME_RELAY_DLCI, "
+                        "ATM_AAL5_SDU, ATM_CELL_VCC, ATM_CELL_VPC, ATM_CELL_PORT, "
+                        "HDLC or PPP");
   }
   if (!PseudowireSpec::Mode_IsValid(spec.mode())) {
     return InvalidField("spec.mode", "must be DYNAMIC or STATIC");
@@ -295,7 +301,8 @@ absl::Status ValidatePseudowireSpec(const PseudowireSpec& spec, const ReferenceL
     const PseudowireClass* c = lookup.FindClass(id);
     if (c == nullptr) {
       return FailedField("spec.pseudowire_class",
-                         absl::StrCat("class '", id, "' does not exist; create it first (pwctl "
+                         absl::StrCat("class '", id,
+                                      "' does not exist; create it first (pwctl "
                                       "class create) or apply it in the same file"));
     }
     cookie_length = c->cookie_length();

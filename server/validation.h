@@ -3,9 +3,8 @@
 // interface so the registry and the tests can answer them.
 #pragma once
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "pwire/v1/resources.pb.h"
 
 namespace pwire::server {

@@ -1,0 +1,60 @@
+// pwire-server: flags, logging and signals; everything else is in PwireServer.
+#include <csignal>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+pwire::server::PwireServer* g_server = nullptr;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  pwire::server::ServerOptions options;
+  std::string log_level = "info";
+  int report_s = 10, stale_s = 30;
+  CLI::App app{"pwire-server: the pwire management server (API, store, agent streams)"};
+  app.add_option("--db", options.db_path, "SQLite database file")->capture_default_str();
+  app.add_option("--listen", options.listen,
+                 "unix:///PATH or HOST:PORT (TCP needs mutual TLS); repeatable")
+      ->capture_default_str();
+  app.add_option("--tls-cert", options.tls_cert, "server certificate (PEM) for TCP");
+  app.add_option("--tls-key", options.tls_key, "server private key (PEM) for TCP");
+  app.add_option("--tls-ca", options.tls_ca, "CA (PEM) that signs client and agent certificates");
+  app.add_option("--report-interval", report_s, "seconds between agent counter reports")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--stale-after", stale_s, "seconds of agent silence before its status is stale")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  options.agents.report_interval = std::chrono::seconds(report_s);
+  options.agents.stale_after = std::chrono::seconds(stale_s);
+
+  auto server = pwire::server::PwireServer::Start(options);
+  if (!server.ok()) {
+    spdlog::error("pwire-server: {}", std::string(server.status().message()));
+    return 1;
+  }
+  g_server = server->get();
+  // Shut down cleanly on SIGINT/SIGTERM: a thread waits for the signal.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("pwire-server: signal {}, shutting down", sig);
+    g_server->Shutdown();
+  }).detach();
+  (*server)->Wait();
+  return 0;
+}
