@@ -453,6 +453,11 @@ void Agent::ReportChanges() {
     v1::AgentMessage m;
     *m.mutable_status() = std::move(r);
     Send(std::move(m));
+    // Counters follow at once, so a session that just came up shows them without waiting
+    // for the periodic report.
+    v1::AgentMessage c;
+    *c.mutable_counters() = BuildCountersReport();
+    Send(std::move(c));
   });
 }
 
