@@ -144,10 +144,11 @@ void RunClassUpdate(Context& ctx, const ClassFlags& f) {
     if (!s.ok()) return ctx.BadInput(s);
     mask.push_back("labels");
   }
-  if (mask.empty())
+  if (mask.empty()) {
     return ctx.Usage(
         "class update: nothing to change; give flags such as "
         "--cookie-length or --set");
+  }
   if (!f.etag.empty()) current.set_etag(f.etag);
   v1::UpdatePseudowireClassRequest request;
   *request.mutable_pseudowire_class() = current;

@@ -217,10 +217,11 @@ void RunUpdate(Context& ctx, const PwFlags& f) {
     if (!s.ok()) return ctx.BadInput(s);
     mask.push_back("spec.labels");
   }
-  if (mask.empty())
+  if (mask.empty()) {
     return ctx.Usage(
         "pw update: nothing to change; give flags such as "
         "--description, --a, --label or --set");
+  }
   v1::UpdatePseudowireRequest request;
   if (!f.etag.empty()) current.set_etag(f.etag);
   *request.mutable_pseudowire() = current;

@@ -214,6 +214,7 @@ std::string StatusScreen(const std::string& target, const v1::ServerStatus& s,
   std::vector<std::string> states;
   std::map<std::string, int> sorted(s.pseudowires_by_state().begin(),
                                     s.pseudowires_by_state().end());
+  states.reserve(sorted.size());
   for (const auto& [state, count] : sorted) {
     states.push_back(absl::StrCat(absl::AsciiStrToLower(state), " ", count));
   }
