@@ -92,6 +92,7 @@ std::string Labels(const google::protobuf::Map<std::string, std::string>& labels
   for (const auto& [k, v] : labels) keys.push_back(k);
   std::sort(keys.begin(), keys.end());
   std::vector<std::string> parts;
+  parts.reserve(keys.size());
   for (const std::string& k : keys) parts.push_back(absl::StrCat(k, "=", labels.at(k)));
   return parts.empty() ? "-" : absl::StrJoin(parts, ",");
 }

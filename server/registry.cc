@@ -167,8 +167,10 @@ void Registry::SubmitLocked(Txn txn, std::function<void()> then) {
       spdlog::critical("store write failed, exiting: {}", std::string(s.message()));
       std::abort();
     }
-    if (then) then();
+    // Publish before answering: once the caller has its answer it may destroy the registry
+    // (a test's teardown, a shutdown), so nothing may touch `this` after then().
     Publish(*events, *agents);
+    if (then) then();
   });
 }
 

@@ -39,7 +39,7 @@ absl::Status LoadLocalPseudowire(const YAML::Node& n, size_t index, LocalPseudow
         absl::StrCat("config: local_pseudowires[", index, "]: expected a mapping"));
   }
   int port = pw.udp_port;
-  for (auto s :
+  for (const auto& s :
        {Get(n, "name", pw.name), Get(n, "peer_address", pw.peer_address),
         Get(n, "local_address", pw.local_address), Get(n, "udp_port", port),
         Get(n, "local_session_id", pw.local_session_id),
@@ -121,8 +121,8 @@ absl::Status LoadAgentConfigYaml(std::string_view yaml_text, AgentConfig& cfg) {
     return absl::InvalidArgumentError(absl::StrCat("config: ", mode.status().message()));
   cfg.dataplane = *mode;
   if (auto tls = root["tls"]) {
-    for (auto s : {Get(tls, "ca", cfg.tls_ca), Get(tls, "cert", cfg.tls_cert),
-                   Get(tls, "key", cfg.tls_key)}) {
+    for (const auto& s : {Get(tls, "ca", cfg.tls_ca), Get(tls, "cert", cfg.tls_cert),
+                          Get(tls, "key", cfg.tls_key)}) {
       if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("tls.", s.message()));
     }
   }

@@ -35,6 +35,7 @@ struct TunnelKey {
   std::string ToString() const;
   // Static tunnels: a stable id in [0x80000000, 0xffffffff] (dynamic ids stay below).
   uint32_t StaticTunnelId() const;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>.
   auto operator<=>(const TunnelKey&) const = default;
 };
 
