@@ -74,7 +74,7 @@ void MoveFields(const YAML::Node& tree, google::protobuf::Message* patch,
                 google::protobuf::Message* current, const std::string& prefix,
                 std::vector<std::string>* mask);
 // Sets `node` at a dotted path under `root`, creating maps on the way.
-void SetPath(YAML::Node root, const std::string& dotted, const YAML::Node& node);
+void SetPath(const YAML::Node& root, const std::string& dotted, const YAML::Node& node);
 
 void AddPseudowireCommands(CLI::App& app, Context& ctx);
 void AddClassCommands(CLI::App& app, Context& ctx);

@@ -202,7 +202,7 @@ bool ParseLabels(const std::vector<std::string>& items, std::map<std::string, st
   return true;
 }
 
-void SetPath(YAML::Node root, const std::string& dotted, const YAML::Node& node) {
+void SetPath(const YAML::Node& root, const std::string& dotted, const YAML::Node& node) {
   std::vector<std::string> parts = absl::StrSplit(dotted, '.');
   YAML::Node cur = root;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {

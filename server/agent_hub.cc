@@ -146,11 +146,11 @@ class AgentStream final : public grpc::ServerBidiReactor<AgentMessage, ServerMes
     hello_pending_ = true;
     Ref();
     std::string peer = ctx_->peer();
-    pwire::v1::Hello copy = hello;
-    hub_->registry_->AgentConnected(copy, peer, [this, copy](absl::StatusOr<pwire::v1::Agent> a) {
-      OnRegistered(copy.agent_id(), a);
-      Unref();
-    });
+    hub_->registry_->AgentConnected(
+        hello, peer, [this, id = hello.agent_id()](const absl::StatusOr<pwire::v1::Agent>& a) {
+          OnRegistered(id, a);
+          Unref();
+        });
   }
 
   void OnRegistered(const std::string& id, const absl::StatusOr<pwire::v1::Agent>& agent) {

@@ -25,7 +25,7 @@ Reply<T> ReplyTo(ServerUnaryReactor* r, T* resp) {
 }
 
 Reply<bool> ReplyEmpty(ServerUnaryReactor* r) {
-  return [r](absl::StatusOr<bool> v) { r->Finish(ToGrpc(v.status())); };
+  return [r](const absl::StatusOr<bool>& v) { r->Finish(ToGrpc(v.status())); };
 }
 
 }  // namespace

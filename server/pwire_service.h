@@ -52,7 +52,7 @@ class PwireServiceImpl final : public pwire::v1::PwireService::CallbackService {
  private:
   Registry* const registry_;
   WatchHub* const watch_;
-  AgentHub* const agents_;
+  [[maybe_unused]] AgentHub* const agents_;
   const std::vector<std::string> listen_;
 };
 

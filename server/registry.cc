@@ -156,11 +156,11 @@ void Registry::RollbackLocked(Txn& txn) {
   txn = Txn{};
 }
 
-void Registry::SubmitLocked(Txn txn, std::function<void()> then) {
+void Registry::SubmitLocked(Txn txn, const std::function<void()>& then) {
   txn.mutations.push_back({RecordKind::kMeta, kMetaRevision, std::to_string(revision_)});
   auto events = std::make_shared<std::vector<WatchEvent>>(std::move(txn.events));
   auto agents = std::make_shared<std::set<std::string>>(std::move(txn.agents));
-  store_->Commit(std::move(txn.mutations), [this, events, agents, then](absl::Status s) {
+  store_->Commit(std::move(txn.mutations), [this, events, agents, then](const absl::Status& s) {
     if (!s.ok()) {
       // Memory already holds what the disk refused: continuing would serve state that a
       // restart loses. Crash loudly; the restart reloads what is durable.

@@ -127,7 +127,7 @@ class Registry final : public ReferenceLookup {
   void BeginLocked(Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RollbackLocked(Txn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes txn durable; `then` runs after, on the store's thread, before the listeners.
-  void SubmitLocked(Txn txn, std::function<void()> then) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SubmitLocked(Txn txn, const std::function<void()>& then) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PutPseudowireLocked(Txn& txn, pwire::v1::Pseudowire pw, pwire::v1::WatchEvent::Type type)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ErasePseudowireLocked(Txn& txn, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
