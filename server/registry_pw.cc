@@ -13,7 +13,6 @@ using google::protobuf::util::FieldMaskUtil;
 using google::protobuf::util::MessageDifferencer;
 using google::protobuf::util::TimeUtil;
 using pwire::v1::Pseudowire;
-using pwire::v1::PseudowireSpec;
 using pwire::v1::PseudowireStatus;
 using pwire::v1::ResourceChange;
 using pwire::v1::WatchEvent;
