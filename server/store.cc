@@ -50,9 +50,10 @@ void QueuedStore::WriterLoop() {
       ++groups_;
     }
     absl::Status s = WriteGroup(group);
-    if (!s.ok())
+    if (!s.ok()) {
       spdlog::error("store: commit of {} batches failed: {}", group.size(),
                     std::string(s.message()));
+    }
     for (Pending& p : group) p.done(s);
   }
 }
