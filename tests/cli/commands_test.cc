@@ -22,6 +22,7 @@ struct Result {
 Result Pwctl(std::vector<std::string> args) {
   args.insert(args.begin(), "pwctl");
   std::vector<const char*> argv;
+  argv.reserve(args.size());
   for (const std::string& a : args) argv.push_back(a.c_str());
   std::ostringstream out, err;
   int code = RunPwctl(static_cast<int>(argv.size()), argv.data(), out, err);
