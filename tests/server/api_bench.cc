@@ -60,15 +60,14 @@ class Creator {
     if (i >= total_) return;
     auto* call = new Call;
     *call->req.mutable_pseudowire() = MakePw(i, "load");
-    stub_->async()->CreatePseudowire(&call->ctx, &call->req, &call->resp,
-                                     [this, call](grpc::Status s) {
-                                       if (!s.ok()) {
-                                         std::fprintf(stderr, "create: %s\n",
-                                                      s.error_message().c_str());
-                                       }
-                                       delete call;
-                                       Done(s.ok());
-                                     });
+    stub_->async()->CreatePseudowire(
+        &call->ctx, &call->req, &call->resp, [this, call](grpc::Status s) {
+          if (!s.ok()) {
+            std::fprintf(stderr, "create: %s\n", s.error_message().c_str());
+          }
+          delete call;
+          Done(s.ok());
+        });
   }
 
   void Done(bool ok) {
@@ -171,6 +170,7 @@ int main(int argc, char** argv) {
   FanoutState state;
   state.target = "pseudowires/bench-" + std::to_string(creates);
   std::vector<std::unique_ptr<Watcher>> ws;
+  ws.reserve(watchers);
   for (int i = 0; i < watchers; ++i) ws.push_back(std::make_unique<Watcher>(stub.get(), &state));
   {
     std::unique_lock<std::mutex> lock(state.mu);

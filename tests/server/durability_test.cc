@@ -47,6 +47,7 @@ TEST(DurabilityTest, KillNineLosesNoAcknowledgedCreate) {
   std::atomic<bool> stop{false};
   std::atomic<int> next{0};
   std::vector<std::thread> clients;
+  clients.reserve(8);
   for (int t = 0; t < 8; ++t) {
     clients.emplace_back([&] {
       while (!stop) {
