@@ -1,6 +1,5 @@
 // Entry points of the kernel data plane (generic netlink "l2tp" through libnl-3), called by the
-// factory. Defined by the kernel data plane's sources (kernel_*.cc); kernel_stub.cc stands in
-// until they exist, and is deleted by the commit that adds them.
+// factory. Defined in kernel_monitor.cc.
 #pragma once
 
 #include <memory>
