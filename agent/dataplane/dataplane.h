@@ -196,9 +196,11 @@ absl::StatusOr<DataplaneKind> ParseDataplaneKind(std::string_view name);
 std::string_view DataplaneKindName(DataplaneKind kind);
 
 struct DataplaneOptions {
-  int workers = 0;                        // userspace: worker threads (0: number of CPUs)
-  int queues = 0;                         // userspace: TAP queues per session (0: = workers)
-  std::string ifname_prefix = "l2tpeth";  // default session interface names: prefix + session id
+  int workers = 0;  // userspace: worker threads (0: number of CPUs)
+  int queues = 0;   // userspace: TAP queues per session (0: = workers)
+  // Default session interface names: prefix + session id. Not "l2tpeth": the kernel and
+  // `ip l2tp` name their own sessions l2tpeth0, l2tpeth1, ...
+  std::string ifname_prefix = "pw";
 };
 
 // Builds a data plane. kAuto picks the kernel when the "l2tp" generic netlink family exists

@@ -94,7 +94,7 @@ absl::Status FakeDataplane::CreateSession(const SessionConfig& config) {
   }
   SessionConfig stored = config;
   if (stored.ifname.empty()) {
-    stored.ifname = absl::StrCat("l2tpeth", config.local_session_id);
+    stored.ifname = absl::StrCat(DataplaneOptions{}.ifname_prefix, config.local_session_id);
   }
   sessions_.emplace(key, stored);
   ++mutations_;

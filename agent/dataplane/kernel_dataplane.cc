@@ -161,8 +161,8 @@ absl::StatusOr<KernelDataplane::Kernel> KernelDataplane::DumpLocked() const {
 }
 
 bool KernelDataplane::OwnsSessionLocked(const KernelSession& s) const {
-  // The exact default name (prefix + session id), not just the prefix: `ip l2tp` names its
-  // sessions l2tpeth0, l2tpeth1, ... which a bare "l2tpeth" prefix would otherwise claim.
+  // The exact default name (prefix + session id), not just the prefix: a prefix such as
+  // "l2tpeth" (how `ip l2tp` names its sessions l2tpeth0, ...) would otherwise claim others'.
   return sessions_.contains({s.tunnel_id, s.session_id}) ||
          (!options_.ifname_prefix.empty() && s.ifname == DefaultIfname(s.session_id));
 }

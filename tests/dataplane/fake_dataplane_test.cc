@@ -81,7 +81,7 @@ TEST(FakeDataplaneTest, ListReportsThePickedInterfaceName) {
   FakeDataplane dp;
   ASSERT_TRUE(dp.CreateTunnel(Tunnel(1)).ok());
   ASSERT_TRUE(dp.CreateSession(Session(1, 7)).ok());
-  EXPECT_EQ(dp.List()->sessions[0].ifname, "l2tpeth7");
+  EXPECT_EQ(dp.List()->sessions[0].ifname, "pw7");
   // Asking again without a name matches the stored one.
   EXPECT_TRUE(dp.CreateSession(Session(1, 7)).ok());
 }

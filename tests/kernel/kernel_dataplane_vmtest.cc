@@ -334,7 +334,7 @@ TEST_F(KernelDataplaneTest, LeavesOtherL2tpObjectsAlone) {
   ASSERT_TRUE(snap.ok());
   EXPECT_TRUE(snap->tunnels.empty());
   EXPECT_TRUE(snap->sessions.empty());
-  // Nor with the default prefix "l2tpeth", which `ip l2tp` uses for its own names.
+  // Nor with the default options (whose prefix "pw" is not what `ip l2tp` names its sessions).
   absl::StatusOr<std::unique_ptr<KernelDataplane>> defaults =
       KernelDataplane::Create(DataplaneOptions{});
   ASSERT_TRUE(defaults.ok());
