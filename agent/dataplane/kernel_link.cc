@@ -8,7 +8,6 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/vlan.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
@@ -308,20 +307,7 @@ absl::Status LinkMonitor::Drain(const std::function<void(const LinkInfo&, bool d
   std::unique_ptr<nl_cb, decltype(&nl_cb_put)> cb(nl_cb_alloc(NL_CB_DEFAULT), &nl_cb_put);
   nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, on_valid,
             const_cast<std::function<void(const LinkInfo&, bool)>*>(&on_link));
-  nl_cb_set(
-      cb.get(), NL_CB_SEQ_CHECK, NL_CB_CUSTOM, [](nl_msg*, void*) -> int { return NL_OK; },
-      nullptr);
-  pollfd pfd{.fd = fd(), .events = POLLIN, .revents = 0};
-  while (poll(&pfd, 1, 0) > 0) {
-    int rc = nl_recvmsgs(sock_.get(), cb.get());
-    if (rc == -NLE_AGAIN) {
-      return absl::OkStatus();
-    }
-    if (rc < 0) {
-      return absl::DataLossError(absl::StrCat("link notifications: ", nl_geterror(rc)));
-    }
-  }
-  return absl::OkStatus();
+  return DrainNotifications(sock_.get(), cb.get(), "link notifications");
 }
 
 }  // namespace pwire::dataplane::kernel

@@ -162,6 +162,24 @@ absl::StatusOr<std::unique_ptr<L2tpMonitor>> L2tpMonitor::Open() {
   return std::unique_ptr<L2tpMonitor>(new L2tpMonitor(*std::move(sock)));
 }
 
+absl::Status DrainNotifications(nl_sock* sock, nl_cb* cb, const std::string& what) {
+  nl_cb_set(
+      cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, [](nl_msg*, void*) -> int { return NL_OK; }, nullptr);
+  // One datagram per nl_recvmsgs; poll first so that an empty socket ends the loop.
+  pollfd pfd{.fd = nl_socket_get_fd(sock), .events = POLLIN, .revents = 0};
+  while (poll(&pfd, 1, 0) > 0) {
+    int rc = nl_recvmsgs(sock, cb);
+    if (rc == -NLE_AGAIN) {
+      return absl::OkStatus();
+    }
+    // NLE_NOMEM here is ENOBUFS: notifications were lost.
+    if (rc < 0) {
+      return absl::DataLossError(absl::StrCat(what, ": ", nl_geterror(rc)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 int L2tpMonitor::fd() const { return nl_socket_get_fd(sock_.get()); }
 
 absl::Status L2tpMonitor::Drain(const std::function<void(nlmsghdr*)>& on_message) {
@@ -172,22 +190,7 @@ absl::Status L2tpMonitor::Drain(const std::function<void(nlmsghdr*)>& on_message
     return absl::ResourceExhaustedError("nl_cb_alloc failed");
   }
   nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, &OnValid, &reply);
-  nl_cb_set(
-      cb.get(), NL_CB_SEQ_CHECK, NL_CB_CUSTOM, [](nl_msg*, void*) -> int { return NL_OK; },
-      nullptr);
-  // One datagram per nl_recvmsgs; poll first so that an empty socket ends the loop.
-  pollfd pfd{.fd = fd(), .events = POLLIN, .revents = 0};
-  while (poll(&pfd, 1, 0) > 0) {
-    int rc = nl_recvmsgs(sock_.get(), cb.get());
-    if (rc == -NLE_AGAIN) {
-      return absl::OkStatus();
-    }
-    // NLE_NOMEM here is ENOBUFS: notifications were lost; the caller must re-read the state.
-    if (rc < 0) {
-      return absl::DataLossError(absl::StrCat("l2tp multicast: ", nl_geterror(rc)));
-    }
-  }
-  return absl::OkStatus();
+  return DrainNotifications(sock_.get(), cb.get(), "l2tp multicast");
 }
 
 }  // namespace pwire::dataplane::kernel

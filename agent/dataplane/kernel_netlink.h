@@ -4,6 +4,7 @@
 // encapsulation the kernel lacks). Not thread-safe: one owner at a time.
 #pragma once
 
+#include <netlink/handlers.h>
 #include <netlink/socket.h>
 
 #include <functional>
@@ -23,6 +24,12 @@ using NlSockPtr = std::unique_ptr<nl_sock, NlSockFree>;
 
 // A status for errno `err` (positive) from the kernel while doing `what`.
 absl::Status KernelError(int err, const std::string& what);
+
+// Reads every message waiting on the non-blocking multicast socket `sock` through `cb`
+// (whose sequence check it turns off: notifications carry none). Returns when the socket is
+// empty; DataLoss (`what` in the message) when reading fails, e.g. ENOBUFS after lost
+// notifications, after which the caller must re-read the state.
+absl::Status DrainNotifications(nl_sock* sock, nl_cb* cb, const std::string& what);
 
 class GenlSocket {
  public:
