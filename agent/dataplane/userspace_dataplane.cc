@@ -308,6 +308,7 @@ absl::Status UserspaceDataplane::CreateTunnel(const TunnelConfig& config) {
     }
     transport = *std::move(opened);
   }
+  transport->SetTunnel(config.local_tunnel_id, true);
   tunnels_.emplace(config.local_tunnel_id, TunnelEntry{config, transport});
   return absl::OkStatus();
 }
@@ -328,6 +329,7 @@ absl::Status UserspaceDataplane::DeleteTunnel(uint32_t tunnel_id) {
     RemoveSessionLocked(k);
   }
   std::shared_ptr<Transport> t = it->second.transport;
+  t->SetTunnel(tunnel_id, false);
   tunnels_.erase(it);
   ReleaseTransport(t);
   return absl::OkStatus();

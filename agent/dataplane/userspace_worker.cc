@@ -55,6 +55,19 @@ void CounterSlot::AddTo(Stats& s) const {
   s.rx_malformed += r(rx_malformed);
 }
 
+void Transport::SetTunnel(uint32_t id, bool present) {
+  std::lock_guard lock(tunnels_mu_);
+  std::erase(tunnels_, id);
+  if (present) {
+    tunnels_.push_back(id);
+  }
+}
+
+std::vector<uint32_t> Transport::Tunnels() const {
+  std::lock_guard lock(tunnels_mu_);
+  return tunnels_;
+}
+
 Transport::~Transport() {
   if (owned && fd >= 0) {
     close(fd);
@@ -213,6 +226,7 @@ void Worker::Loop() {
     }
     for (int i = 0; i < n; ++i) {
       int fd = events[static_cast<size_t>(i)].data.fd;
+      uint32_t mask = events[static_cast<size_t>(i)].events;
       if (fd == wakefd_) {
         RunPending();
         continue;
@@ -224,7 +238,13 @@ void Worker::Loop() {
       if (it->second.session) {
         OnTap(fd, *it->second.session);
       } else {
-        OnSocket(*it->second.transport);
+        std::shared_ptr<Transport> t = it->second.transport;
+        OnSocket(*t);
+        if ((mask & EPOLLHUP) != 0) {
+          CloseTransport(t, "the tunnel socket was shut down");
+        } else if (t->failed != 0) {
+          CloseTransport(t, absl::StrCat("the tunnel socket failed: ", std::strerror(t->failed)));
+        }
       }
     }
   }
@@ -379,6 +399,14 @@ void Worker::TxFlush(Session& s, CounterSlot& c) {
 
 namespace {
 
+// Errors a datagram socket reports and then goes on working: nothing to read, a signal, or an
+// ICMP error queued by an earlier send (the peer is not listening or not reachable yet).
+bool TransientSocketError(int e) {
+  return e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNREFUSED || e == EHOSTUNREACH ||
+         e == ENETUNREACH || e == EHOSTDOWN || e == ENETDOWN || e == EMSGSIZE || e == ENOBUFS ||
+         e == ENOMEM;
+}
+
 bool SameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
   if (a.ss_family != b.ss_family) {
     return false;
@@ -392,6 +420,23 @@ bool SameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
 }
 
 }  // namespace
+
+// The socket is gone for good: stop polling it and tell the agent about each tunnel on it
+// (Event::kTunnelClosed), as the kernel data plane does when a tunnel's socket closes.
+void Worker::CloseTransport(const std::shared_ptr<Transport>& t, const std::string& why) {
+  Remove(t->fd);
+  Dataplane::EventHandler handler;
+  {
+    std::lock_guard lock(hooks_->mu);
+    handler = hooks_->event;
+  }
+  if (!handler) {
+    return;
+  }
+  for (uint32_t id : t->Tunnels()) {
+    handler(Event{Event::Kind::kTunnelClosed, id, 0, why});
+  }
+}
 
 void Worker::OnSocket(Transport& t) {
   Buffers& b = *buf_;
@@ -411,6 +456,10 @@ void Worker::OnSocket(Transport& t) {
       }
     }
     int r = recvmmsg(t.fd, b.rx_msgs.data(), kRxBatch, MSG_DONTWAIT, nullptr);
+    if (r < 0 && !TransientSocketError(errno)) {
+      t.failed = errno;
+      CS::Bump(g.rx_errors);
+    }
     if (r <= 0) {
       return;
     }

@@ -56,10 +56,18 @@ struct Transport {
   sockaddr_storage peer{};
   socklen_t peer_len = 0;
   int rx_worker = 0;
+  int failed = 0;  // rx worker only: the errno that ended the socket, 0 while it works
   std::unique_ptr<CounterSlot[]> counters;  // traffic of no session, one slot per worker
   // Receive-side session table: touched only by the rx worker's thread.
   std::unordered_map<uint32_t, std::shared_ptr<Session>> sessions;
+  // The tunnels carried (for kTunnelClosed): written by the control side, read by the worker.
+  void SetTunnel(uint32_t id, bool present);
+  std::vector<uint32_t> Tunnels() const;
   ~Transport();
+
+ private:
+  mutable std::mutex tunnels_mu_;
+  std::vector<uint32_t> tunnels_;
 };
 
 struct Session {
@@ -108,6 +116,7 @@ class Worker {
   void TxFrame(Session& s, uint8_t* buf, size_t n, CounterSlot& c);
   void TxFlush(Session& s, CounterSlot& c);
   void OnSocket(Transport& t);
+  void CloseTransport(const std::shared_ptr<Transport>& t, const std::string& why);
   void RxPacket(Transport& t, uint8_t* data, size_t len);
   void DeliverControl(Transport& t, const uint8_t* data, size_t len);
 

@@ -11,10 +11,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/dataplane/userspace_dataplane.h"
@@ -226,6 +230,44 @@ TEST_F(UserspaceDataplaneTest, CarriesFramesOverUdpWithCookiesAndSequencing) {
 }
 
 TEST_F(UserspaceDataplaneTest, CarriesFramesOverIp) { CarriesBetweenTwoDataplanes(Encap::kIp, 30); }
+
+TEST_F(UserspaceDataplaneTest, ReportsTunnelClosedWhenTheManagedSocketShutsDown) {
+  auto dp = New();
+  ASSERT_NE(dp, nullptr);
+  std::mutex mu;
+  std::vector<Event> events;
+  dp->SetEventHandler([&](const Event& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e);
+  });
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  TunnelConfig t = Tunnel(40, "127.0.0.1", "127.0.0.2", Encap::kUdp);
+  t.mode = TunnelMode::kManaged;
+  t.fd = fd;
+  ASSERT_TRUE(dp->CreateTunnel(t).ok());
+  auto closed = [&] {
+    std::lock_guard lock(mu);
+    return std::any_of(events.begin(), events.end(), [](const Event& e) {
+      return e.kind == Event::Kind::kTunnelClosed && e.tunnel_id == 40 && e.session_id == 0;
+    });
+  };
+  EXPECT_FALSE(closed());
+  // Unconnected, shutdown answers ENOTCONN but shuts the socket all the same (EPOLLHUP).
+  shutdown(fd, SHUT_RDWR);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!closed() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+  }
+  EXPECT_TRUE(closed());
+  EXPECT_TRUE(dp->DeleteTunnel(40).ok());
+  dp.reset();
+  close(fd);
+}
 
 }  // namespace
 }  // namespace pwire::dataplane
