@@ -428,6 +428,10 @@ absl::Status UserspaceDataplane::CreateSession(const SessionConfig& config) {
   s->tx_shape = HeaderShape{t->encap, config.peer_cookie.size(), config.sublayer};
   s->rx_shape = HeaderShape{t->encap, config.cookie.size(), config.sublayer};
   s->counters = std::make_unique<CounterSlot[]>(static_cast<size_t>(workers()));
+  if (config.recv_seq && config.sublayer == Sublayer::kDefault &&
+      config.reorder_timeout > base::Duration{0}) {
+    s->reorder = std::make_unique<ReorderQueue>(config.reorder_timeout);
+  }
   int path_mtu = PathMtu(*t);
   IpAddress::Family family = t->v6 ? IpAddress::Family::kV6 : IpAddress::Family::kV4;
   s->max_gso_segment = static_cast<size_t>(path_mtu - (t->v6 ? 40 : 20) - 8);
@@ -483,6 +487,7 @@ void UserspaceDataplane::RemoveSessionLocked(const Key& key) {
   }
   for (auto& w : workers_) {
     w->Run([&](Worker& me) {
+      me.Forget(s.get());
       for (int fd : s->tap_fds) {
         me.Remove(fd);
       }

@@ -10,7 +10,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <optional>
+#include <span>
 
 #include "absl/strings/str_cat.h"
 #include "agent/dataplane/userspace_offload.h"
@@ -51,6 +54,7 @@ void CounterSlot::AddTo(Stats& s) const {
   s.rx_errors += r(rx_errors);
   s.rx_cookie_discards += r(rx_cookie_discards);
   s.rx_seq_discards += r(rx_seq_discards);
+  s.rx_oos_packets += r(rx_oos_packets);
   s.rx_unknown_session += r(rx_unknown_session);
   s.rx_malformed += r(rx_malformed);
 }
@@ -217,10 +221,17 @@ void Worker::Remove(int fd) {
   sources_.erase(fd);
 }
 
+void Worker::Forget(const Session* s) {
+  std::erase_if(reordering_, [&](const auto& p) { return p.get() == s; });
+}
+
 void Worker::Loop() {
   std::array<epoll_event, 64> events{};
   while (!stop_.load(std::memory_order_relaxed)) {
-    int n = epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), -1);
+    int n = epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), EpollTimeoutMs());
+    if (!reordering_.empty()) {
+      ExpireReorder();
+    }
     if (n < 0) {
       continue;  // EINTR
     }
@@ -399,13 +410,10 @@ void Worker::TxFlush(Session& s, CounterSlot& c) {
 
 namespace {
 
-// Errors a datagram socket reports and then goes on working: nothing to read, a signal, or an
-// ICMP error queued by an earlier send (the peer is not listening or not reachable yet).
-bool TransientSocketError(int e) {
-  return e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNREFUSED || e == EHOSTUNREACH ||
-         e == ENETUNREACH || e == EHOSTDOWN || e == ENETDOWN || e == EMSGSIZE || e == ENOBUFS ||
-         e == ENOMEM;
-}
+// Errors that mean the socket itself is unusable. Everything else a datagram socket reports
+// and then goes on working: nothing to read, a signal, or an error an ICMP message queued
+// after an earlier send (ECONNREFUSED, EHOSTUNREACH, ENOPROTOOPT, EMSGSIZE, ...).
+bool FatalSocketError(int e) { return e == EBADF || e == ENOTSOCK || e == EINVAL || e == EFAULT; }
 
 bool SameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
   if (a.ss_family != b.ss_family) {
@@ -456,7 +464,7 @@ void Worker::OnSocket(Transport& t) {
       }
     }
     int r = recvmmsg(t.fd, b.rx_msgs.data(), kRxBatch, MSG_DONTWAIT, nullptr);
-    if (r < 0 && !TransientSocketError(errno)) {
+    if (r < 0 && FatalSocketError(errno)) {
       t.failed = errno;
       CS::Bump(g.rx_errors);
     }
@@ -528,14 +536,78 @@ void Worker::RxPacket(Transport& t, uint8_t* data, size_t len) {
     CS::Bump(c.rx_malformed);
     return;
   }
+  size_t flen = len - d.payload_offset;
+  if (s.reorder && d.has_seq) {
+    RxSequenced(s, d.seq, data + d.payload_offset, flen);
+    return;
+  }
   if (s.config.recv_seq && (!d.has_seq || !s.rx_window.Accept(d.seq))) {
     CS::Bump(c.rx_seq_discards);  // RFC 3931 §4.6: out of order, or no sequence number
     return;
   }
-  size_t flen = len - d.payload_offset;
   CS::Bump(c.rx_packets);
   CS::Bump(c.rx_bytes, flen);
   buf_->coalescer.Add(&s, data + d.payload_offset, flen);
+}
+
+// RFC 3931 §4.6 with a reorder timeout: packets ahead of a gap wait in the session's
+// ReorderQueue. Frames it releases from its own storage are flushed through the coalescer
+// at once, since that storage is reused by the next Push.
+void Worker::RxSequenced(Session& s, uint32_t seq, uint8_t* frame, size_t len) {
+  CounterSlot& c = s.counters[index_];
+  bool from_queue = false;
+  auto deliver = [&](std::span<uint8_t> f) {
+    from_queue |= f.data() != frame;
+    CS::Bump(c.rx_packets);
+    CS::Bump(c.rx_bytes, f.size());
+    buf_->coalescer.Add(&s, f.data(), f.size());
+  };
+  uint64_t held_before = s.reorder->held_total();
+  if (!s.reorder->Push(base::MonotonicNow(), seq, {frame, len}, deliver)) {
+    CS::Bump(c.rx_seq_discards);  // late or duplicate
+    return;
+  }
+  CS::Bump(c.rx_oos_packets, s.reorder->held_total() - held_before);
+  if (from_queue) {
+    buf_->coalescer.Flush();
+  }
+  if (s.reorder->held() > 0 && std::none_of(reordering_.begin(), reordering_.end(),
+                                            [&](const auto& p) { return p.get() == &s; })) {
+    auto it = s.transport->sessions.find(s.config.local_session_id);
+    if (it != s.transport->sessions.end()) {
+      reordering_.push_back(it->second);
+    }
+  }
+}
+
+void Worker::ExpireReorder() {
+  base::Instant now = base::MonotonicNow();
+  for (const auto& s : reordering_) {
+    CounterSlot& c = s->counters[index_];
+    s->reorder->Expire(now, [&](std::span<uint8_t> f) {
+      CS::Bump(c.rx_packets);
+      CS::Bump(c.rx_bytes, f.size());
+      buf_->coalescer.Add(s.get(), f.data(), f.size());
+    });
+    buf_->coalescer.Flush();
+  }
+  std::erase_if(reordering_, [](const auto& s) { return s->reorder->held() == 0; });
+}
+
+// Sleeps until the earliest reorder deadline when packets are held, else indefinitely.
+int Worker::EpollTimeoutMs() const {
+  std::optional<base::Instant> next;
+  for (const auto& s : reordering_) {
+    std::optional<base::Instant> d = s->reorder->NextDeadline();
+    if (d && (!next || *d < *next)) {
+      next = d;
+    }
+  }
+  if (!next) {
+    return -1;
+  }
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - base::MonotonicNow());
+  return static_cast<int>(std::max<int64_t>(0, left.count()));
 }
 
 void Worker::DeliverControl(Transport& t, const uint8_t* data, size_t len) {

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "agent/dataplane/dataplane.h"
 #include "agent/dataplane/userspace_codec.h"
+#include "agent/dataplane/userspace_reorder.h"
 
 namespace pwire::dataplane {
 
@@ -27,7 +28,7 @@ namespace pwire::dataplane {
 struct alignas(64) CounterSlot {
   std::atomic<uint64_t> tx_packets{0}, tx_bytes{0}, tx_errors{0};
   std::atomic<uint64_t> rx_packets{0}, rx_bytes{0}, rx_errors{0};
-  std::atomic<uint64_t> rx_cookie_discards{0}, rx_seq_discards{0};
+  std::atomic<uint64_t> rx_cookie_discards{0}, rx_seq_discards{0}, rx_oos_packets{0};
   std::atomic<uint64_t> rx_unknown_session{0}, rx_malformed{0};
   static void Bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -79,6 +80,7 @@ struct Session {
   size_t max_gso_segment = 0;  // largest UDP payload that fits the path MTU unfragmented
   std::atomic<uint32_t> tx_seq{0};
   SeqWindow rx_window;                      // rx worker only
+  std::unique_ptr<ReorderQueue> reorder;    // rx worker only; with recv_seq and a timeout
   std::unique_ptr<CounterSlot[]> counters;  // one slot per worker
   std::string bridge_made;  // a private bridge we created for Attachment::kInterface
   std::string vlan_made;    // a VLAN device we created for kEthernetVlan
@@ -101,6 +103,8 @@ class Worker {
   absl::Status AddTap(int fd, std::shared_ptr<Session> session);
   absl::Status AddTransport(std::shared_ptr<Transport> transport);
   void Remove(int fd);
+  // Drops the worker's references to `s` (its held reordering state), before it goes away.
+  void Forget(const Session* s);
   int index() const { return index_; }
 
  private:
@@ -118,6 +122,9 @@ class Worker {
   void OnSocket(Transport& t);
   void CloseTransport(const std::shared_ptr<Transport>& t, const std::string& why);
   void RxPacket(Transport& t, uint8_t* data, size_t len);
+  void RxSequenced(Session& s, uint32_t seq, uint8_t* frame, size_t len);
+  void ExpireReorder();
+  int EpollTimeoutMs() const;
   void DeliverControl(Transport& t, const uint8_t* data, size_t len);
 
   const int index_;
@@ -127,6 +134,7 @@ class Worker {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::unordered_map<int, Source> sources_;
+  std::vector<std::shared_ptr<Session>> reordering_;  // sessions holding packets
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::function<void(Worker&)>> pending_;
