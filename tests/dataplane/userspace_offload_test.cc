@@ -86,13 +86,13 @@ TEST(ChecksumTest, Rfc1071Example) {
 }
 
 TEST(ChecksumTest, OddLengthsAndLongBuffersAgreeWithBytewiseSum) {
-  std::vector<uint8_t> b(1048576 + 41);
+  std::vector<uint8_t> b(4194304 + 41);  // past 32768 64-byte blocks: lanes are flushed
   uint32_t x = 12345;
   for (uint8_t& v : b) {
     x = x * 1103515245 + 12345;  // all byte values, so that lanes fill up
     v = static_cast<uint8_t>(x >> 23) | 0xC0;
   }
-  for (size_t len : {0u, 1u, 2u, 3u, 31u, 33u, 64u, 1001u, 65539u, 1048576u + 41u}) {
+  for (size_t len : {0u, 1u, 2u, 3u, 31u, 33u, 64u, 65u, 127u, 1001u, 65539u, 4194304u + 41u}) {
     uint64_t ref = 0;
     for (size_t i = 0; i < len; i += 2) {
       ref += (uint32_t{b[i]} << 8) | (i + 1 < len ? b[i + 1] : 0);
