@@ -67,19 +67,21 @@ dp_start() {
     echo "data plane in h$i did not start:"; cat "$OUT_DIR/$P.dp$i.err"; return 1; }
 }
 
-# Stops the data plane of host $1 and prints its last JSON line (statistics at exit).
+# Stops the data plane of host $1 and prints its statistics at exit. (Link events may come
+# in between, so lines are picked by their event.)
 dp_stop() {
   local pid; eval "pid=\$DP_PID_$1"
   kill -TERM "$pid"
   wait "$pid" || true
-  tail -n 1 "$OUT_DIR/$P.dp$1.out"
+  grep '"event":"exit"' "$OUT_DIR/$P.dp$1.out" | tail -n 1
 }
 
 # Prints the current statistics JSON of host $1's data plane (SIGUSR1, then wait for the line).
 dp_stats() {
   local pid f n; eval "pid=\$DP_PID_$1"; f="$OUT_DIR/$P.dp$1.out"
-  n=$(wc -l <"$f")
+  n=$(grep -c '"event":"stats"' "$f" || true)
   kill -USR1 "$pid"
-  wait_for 30 sh -c "[ \$(wc -l <'$f') -gt $n ]" || { echo "no statistics from h$1" >&2; return 1; }
-  tail -n 1 "$f"
+  wait_for 30 sh -c "[ \$(grep -c '\"event\":\"stats\"' '$f') -gt $n ]" ||
+    { echo "no statistics from h$1" >&2; return 1; }
+  grep '"event":"stats"' "$f" | tail -n 1
 }

@@ -37,7 +37,7 @@ for variant in udp ip udp6; do
   dp_topology "${UNDERLAY[$variant]}"
   dp_start 1 --encap "$encap" --workers 2 "${C1[@]}"
   dp_start 2 --encap "$encap" --workers 2 "${C2[@]}"
-  mtu=$(field .mtu "$(tail -n 1 "$OUT_DIR/$P.dp1.out")")
+  mtu=$(field .mtu "$(grep '"event":"ready"' "$OUT_DIR/$P.dp1.out" | tail -n 1)")
   [ "$mtu" = 1500 ] || fail "computed session MTU is $mtu, expected 1500"
 
   wait_for 30 ip netns exec "$NS_C1" ping -c 1 -W 1 192.168.231.2 || fail "no ping over $variant"
