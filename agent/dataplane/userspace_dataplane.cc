@@ -19,6 +19,9 @@
 #include "agent/dataplane/userspace_link.h"
 #include "agent/dataplane/userspace_worker.h"
 
+#ifndef UDP_NO_CHECK6_RX
+#define UDP_NO_CHECK6_RX 102
+#endif
 #ifndef UDP_GRO
 #define UDP_GRO 104
 #endif
@@ -250,6 +253,11 @@ absl::StatusOr<std::shared_ptr<Transport>> UserspaceDataplane::OpenTransport(
   }
   if (c.encap == Encap::kUdp) {
     setsockopt(t->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one);  // best effort
+    int no_check_rx = 1;
+    socklen_t len = sizeof no_check_rx;
+    t->outer_checksum_verified =
+        t->v6 && getsockopt(t->fd, IPPROTO_UDP, UDP_NO_CHECK6_RX, &no_check_rx, &len) == 0 &&
+        no_check_rx == 0;
   }
   t->rx_worker = next_rx_worker_++ % workers();
   absl::Status added;

@@ -256,7 +256,7 @@ void TcpCoalescer::PassThrough(void* target, uint8_t* frame, size_t len) {
   writer_(target, iov, 2, 1);
 }
 
-void TcpCoalescer::Add(void* target, uint8_t* frame, size_t len) {
+void TcpCoalescer::Add(void* target, uint8_t* frame, size_t len, bool checksum_verified) {
   std::optional<TcpFrame> t = ParseTcpFrame({frame, len}, /*check_ip_length=*/true);
   if (!t) {
     PassThrough(target, frame, len);
@@ -268,7 +268,7 @@ void TcpCoalescer::Add(void* target, uint8_t* frame, size_t len) {
     PassThrough(target, frame, len);
     return;
   }
-  if (verify_ && !ChecksumOk(frame, *t, len)) {
+  if (verify_ && !checksum_verified && !ChecksumOk(frame, *t, len)) {
     ++bad_checksums_;
     PassThrough(target, frame, len);  // the kernel counts and drops it
     return;

@@ -80,7 +80,9 @@ class TcpCoalescer {
   explicit TcpCoalescer(Writer writer, bool verify_checksums = true)
       : writer_(std::move(writer)), verify_(verify_checksums) {}
 
-  void Add(void* target, uint8_t* frame, size_t len);
+  // `checksum_verified`: the frame arrived under an outer checksum the kernel has verified
+  // (UDP over IPv6), so its TCP checksum is not summed again.
+  void Add(void* target, uint8_t* frame, size_t len, bool checksum_verified = false);
   void Flush();
 
   uint64_t merged_frames() const { return merged_; }

@@ -547,7 +547,7 @@ void Worker::RxPacket(Transport& t, uint8_t* data, size_t len) {
   }
   CS::Bump(c.rx_packets);
   CS::Bump(c.rx_bytes, flen);
-  buf_->coalescer.Add(&s, data + d.payload_offset, flen);
+  buf_->coalescer.Add(&s, data + d.payload_offset, flen, t.outer_checksum_verified);
 }
 
 // RFC 3931 §4.6 with a reorder timeout: packets ahead of a gap wait in the session's
@@ -560,7 +560,7 @@ void Worker::RxSequenced(Session& s, uint32_t seq, uint8_t* frame, size_t len) {
     from_queue |= f.data() != frame;
     CS::Bump(c.rx_packets);
     CS::Bump(c.rx_bytes, f.size());
-    buf_->coalescer.Add(&s, f.data(), f.size());
+    buf_->coalescer.Add(&s, f.data(), f.size(), s.transport->outer_checksum_verified);
   };
   uint64_t held_before = s.reorder->held_total();
   if (!s.reorder->Push(base::MonotonicNow(), seq, {frame, len}, deliver)) {
@@ -587,7 +587,7 @@ void Worker::ExpireReorder() {
     s->reorder->Expire(now, [&](std::span<uint8_t> f) {
       CS::Bump(c.rx_packets);
       CS::Bump(c.rx_bytes, f.size());
-      buf_->coalescer.Add(s.get(), f.data(), f.size());
+      buf_->coalescer.Add(s.get(), f.data(), f.size(), s->transport->outer_checksum_verified);
     });
     buf_->coalescer.Flush();
   }

@@ -57,6 +57,11 @@ struct Transport {
   sockaddr_storage peer{};
   socklen_t peer_len = 0;
   int rx_worker = 0;
+  // UDP over IPv6 (RFC 8200 §8.1): the kernel verified the UDP checksum, which covers the
+  // customer frame, and drops datagrams without one (we never set UDP_NO_CHECK6_RX). Over
+  // IPv4 a zero UDP checksum (Linux l2tp's default, udp_csum off) verifies nothing, and over
+  // IP there is none: there the coalescer checks each TCP checksum itself.
+  bool outer_checksum_verified = false;
   int failed = 0;  // rx worker only: the errno that ended the socket, 0 while it works
   std::unique_ptr<CounterSlot[]> counters;  // traffic of no session, one slot per worker
   // Receive-side session table: touched only by the rx worker's thread.

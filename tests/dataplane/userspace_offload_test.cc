@@ -217,6 +217,21 @@ TEST_F(CoalescerTest, GapOtherTargetAndBadChecksumAreNotMerged) {
   EXPECT_EQ(targets_[2], &b_);
 }
 
+TEST_F(CoalescerTest, AVerifiedOuterChecksumSkipsTheTcpChecksum) {
+  auto s1 = TcpV4Frame(1000, 100);
+  auto s2 = TcpV4Frame(1000, 1100);
+  FillChecksums(s1);  // s2's TCP checksum stays wrong: only summing it would notice
+  co_.Add(&a_, s1.data(), s1.size(), /*checksum_verified=*/true);
+  co_.Add(&a_, s2.data(), s2.size(), /*checksum_verified=*/true);
+  co_.Flush();
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_EQ(out_[0].frames, 2);
+  EXPECT_EQ(co_.bad_checksums(), 0u);
+  co_.Add(&a_, s2.data(), s2.size());
+  co_.Flush();
+  EXPECT_EQ(co_.bad_checksums(), 1u);
+}
+
 TEST_F(CoalescerTest, NonTcpAndSynPassThroughInOrder) {
   auto seg = TcpV4Frame(1000, 100);
   FillChecksums(seg);
