@@ -121,6 +121,7 @@ Agent::Agent(EventLoop& loop, AgentConfig config, dataplane::Dataplane& dataplan
 
 Agent::~Agent() {
   if (periodic_) loop_.Cancel(periodic_);
+  if (retry_timer_) loop_.Cancel(retry_timer_);
   if (counters_timer_) loop_.Cancel(counters_timer_);
 }
 
@@ -267,6 +268,7 @@ std::vector<AppliedAction> Agent::Reconcile() {
                std::holds_alternative<action::CloseTunnel>(a);
       });
     }
+    HoldBackRetries(plan);
     if (plan.empty()) break;
     bool progress = false;
     for (const auto& a : plan) {
@@ -302,6 +304,25 @@ std::vector<AppliedAction> Agent::Reconcile() {
     });
   }
   return applied;
+}
+
+void Agent::HoldBackRetries(std::vector<Action>& plan) {
+  const base::Instant now = loop_.Now();
+  std::optional<base::Instant> next;
+  std::erase_if(plan, [&](const Action& a) {
+    std::optional<base::Instant> at;
+    if (auto* x = std::get_if<action::OpenTunnel>(&a)) at = cp_.RetryAt(x->key.ToString());
+    if (auto* x = std::get_if<action::OpenSession>(&a)) at = cp_.RetryAt(x->pw);
+    if (!at || *at <= now) return false;
+    if (!next || *at < *next) next = at;
+    return true;
+  });
+  if (!next) return;
+  if (retry_timer_) loop_.Cancel(retry_timer_);
+  retry_timer_ = loop_.ScheduleAt(*next, [this] {
+    retry_timer_ = 0;
+    RequestReconcile();
+  });
 }
 
 absl::Status Agent::Apply(const Action& a) {
@@ -388,6 +409,11 @@ v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
       st.set_remote_session_id(s->second.peer_session_id);
       st.set_local_cookie_length(static_cast<uint32_t>(s->second.cookie.size()));
       st.set_remote_cookie_length(static_cast<uint32_t>(s->second.peer_cookie.size()));
+      if (s->second.state == LinkState::kEstablished) {
+        // The peer's Circuit Status AVP (RFC 3931 §5.4.5): A bit, raw value as carried.
+        st.mutable_remote_circuit()->set_active(s->second.peer_circuit_active);
+        st.mutable_remote_circuit()->set_raw(s->second.peer_circuit_active ? 1 : 0);
+      }
     }
   }
   if (prog) {

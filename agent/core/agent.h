@@ -62,6 +62,9 @@ class Agent {
 
  private:
   absl::Status Apply(const Action& action);
+  // Drops the SCCRQs and ICRQs still backing off after a failure (ControlPlane::RetryAt)
+  // and schedules a reconcile when the first may go.
+  void HoldBackRetries(std::vector<Action>& plan);
   v1::EndpointStatus EndpointStatusFor(const DesiredPseudowire& pw) const;
   void ReportChanges();
   void ScheduleCounters();
@@ -90,6 +93,7 @@ class Agent {
   bool report_pending_ = false;
   EventLoop::TimerId periodic_ = 0;
   EventLoop::TimerId counters_timer_ = 0;
+  EventLoop::TimerId retry_timer_ = 0;
   std::chrono::milliseconds report_interval_{10000};
   uint64_t actions_ok_ = 0;
   uint64_t actions_failed_ = 0;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -51,6 +52,11 @@ class ControlPlane {
   virtual ControlPlaneStats stats() const = 0;
   // The last error of a pseudowire's session (CDN result, refusal), or "".
   virtual std::string LastError(const std::string& pw) const = 0;
+  // After a failure, when an SCCRQ (key: TunnelKey::ToString()) or an ICRQ (key: the
+  // pseudowire's name) may be tried again (exponential backoff with jitter); nullopt: now.
+  virtual std::optional<base::Instant> RetryAt(const std::string& /*key*/) const {
+    return std::nullopt;
+  }
 };
 
 // For tests of static pseudowires: every dynamic action fails with UNIMPLEMENTED, and tunnel

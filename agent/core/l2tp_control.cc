@@ -101,6 +101,24 @@ l2tp::AuthConfig AuthFor(const ControlParams& c) {
   return a;
 }
 
+// A class's control connection parameters: secret (§4.3), retransmission timers (§4.2),
+// receive window (§5.4.3) and HELLO interval (§6.5).
+l2tp::ControlConnectionParams ParamsFor(const ControlParams& c) {
+  l2tp::ControlConnectionParams p;
+  p.auth = AuthFor(c);
+  l2tp::ReliableConfig r;
+  r.initial_timeout = c.retransmit_timeout;
+  r.max_timeout = c.retransmit_timeout_max;
+  r.max_retries = static_cast<int>(c.retransmit_retries);
+  r.receive_window = c.receive_window;
+  p.reliable = r;
+  p.hello_interval = c.hello_interval;
+  return p;
+}
+
+constexpr std::chrono::milliseconds kBackoffInitial{1000};
+constexpr std::chrono::milliseconds kBackoffMax{16000};
+
 std::string RequestKey(uint32_t ccid, const std::string& remote_end_id) {
   return absl::StrCat(ccid, "/", remote_end_id);
 }
@@ -252,6 +270,11 @@ void L2tpControlPlane::HandleEvent(Endpoint& ep, const l2tp::Event& event) {
   } else if (auto* cs = std::get_if<l2tp::CircuitStatusChanged>(&event)) {
     spdlog::info("l2tp: session {} peer circuit {}", cs->local_session_id,
                  cs->active ? "active" : "inactive");
+    if (auto pw = session_pw_.find(cs->local_session_id); pw != session_pw_.end()) {
+      if (auto s = sessions_.find(pw->second); s != sessions_.end()) {
+        s->second.peer_circuit_active = cs->active;
+      }
+    }
   }
 }
 
@@ -268,6 +291,19 @@ void L2tpControlPlane::OnConnectionUp(Endpoint& ep, const l2tp::ControlConnectio
   }
   t.peer_id = up.peer_ccid;
   t.state = LinkState::kEstablished;
+  if (auto o = opening_.find(up.ccid); o != opening_.end()) {
+    backoff_.erase(o->second);
+    opening_.erase(o);
+  }
+  // The peer is reachable again: what failed with it may be tried at once.
+  if (desired_ != nullptr) {
+    for (const auto& [name, pw] : desired_->pseudowires) {
+      if (pw.tunnel.peer == peer.ToString()) {
+        backoff_.erase(name);
+        backoff_.erase(pw.tunnel.ToString());
+      }
+    }
+  }
   auto local = IpAddress::Parse(ep.local);
   t.config.mode = dataplane::TunnelMode::kManaged;
   t.config.encap = dataplane::Encap::kUdp;
@@ -296,6 +332,10 @@ void L2tpControlPlane::OnConnectionUp(Endpoint& ep, const l2tp::ControlConnectio
 void L2tpControlPlane::OnConnectionDown(const l2tp::ControlConnectionDown& down) {
   spdlog::info("l2tp: control connection {} with {} closed: result {} {}", down.ccid,
                down.peer.ToString(), down.result.result, down.reason);
+  if (auto o = opening_.find(down.ccid); o != opening_.end()) {
+    if (down.replaced_by == 0) Failed(o->second);  // Our SCCRQ failed or was refused.
+    opening_.erase(o);
+  }
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (it->second.tunnel_id != down.ccid) {
       ++it;
@@ -340,6 +380,11 @@ void L2tpControlPlane::OnSessionUp(const l2tp::SessionUp& up) {
     return;
   }
   session_pw_[info.local_session_id] = pw;
+  std::optional<std::pair<uint32_t, uint32_t>> replaced;
+  if (auto old = sessions_.find(pw);
+      old != sessions_.end() && old->second.local_session_id != info.local_session_id) {
+    replaced = {old->second.tunnel_id, old->second.local_session_id};
+  }
   ObservedSession& s = sessions_[pw];
   s.pw = pw;
   s.tunnel_id = info.ccid;
@@ -348,11 +393,20 @@ void L2tpControlPlane::OnSessionUp(const l2tp::SessionUp& up) {
   s.cookie = info.local_cookie;
   s.peer_cookie = info.remote_cookie;
   s.state = LinkState::kEstablished;
+  s.peer_circuit_active = info.circuit_active;
   s.opened_with = *d;
   last_error_.erase(pw);
+  backoff_.erase(pw);
   spdlog::info("l2tp: session {} for {} established (peer session {}, cookies {}/{})",
                info.local_session_id, pw, info.remote_session_id, info.local_cookie.size(),
                info.remote_cookie.size());
+  if (replaced) {
+    // The peer opened the pseudowire again on a new control connection: it lost its state
+    // (a restart). The old session is closed; its CDN goes to a peer that forgot it.
+    spdlog::info("l2tp: session {} for {} replaces session {} on tunnel {}", info.local_session_id,
+                 pw, replaced->second, replaced->first);
+    (void)CloseSessionById(replaced->first, replaced->second);
+  }
 }
 
 void L2tpControlPlane::OnSessionDown(const l2tp::SessionDown& down) {
@@ -362,11 +416,29 @@ void L2tpControlPlane::OnSessionDown(const l2tp::SessionDown& down) {
   session_pw_.erase(it);
   auto s = sessions_.find(pw);
   if (s != sessions_.end() && s->second.local_session_id == down.local_session_id) {
+    if (s->second.state != LinkState::kClosing) Failed(pw);  // Refused or closed by the peer.
     sessions_.erase(s);
   }
   last_error_[pw] = absl::StrCat("session closed: CDN result ", down.result.result,
                                  down.reason.empty() ? "" : ": ", down.reason);
   spdlog::info("l2tp: session {} for {} down: {}", down.local_session_id, pw, last_error_[pw]);
+}
+
+std::optional<l2tp::ControlConnectionParams> L2tpControlPlane::OnIncomingControlConnection(
+    const l2tp::PeerAddress& peer, const std::string& host_name) {
+  if (desired_ == nullptr) return std::nullopt;
+  const std::string addr = FromPeer(peer).ToString();
+  const DesiredPseudowire* found = nullptr;
+  for (const auto& [name, pw] : desired_->pseudowires) {
+    if (pw.is_static || pw.tunnel.peer != addr) continue;
+    // With classes of different secrets towards one peer, its Host Name picks the one.
+    bool named = !host_name.empty() && (pw.peer_agent == absl::StrCat("agents/", host_name) ||
+                                        pw.control.expected_hostname == host_name);
+    if (found == nullptr || named) found = &pw;
+    if (named) break;
+  }
+  if (found == nullptr) return std::nullopt;
+  return ParamsFor(found->control);
 }
 
 l2tp::SessionDecision L2tpControlPlane::OnIncomingSession(const l2tp::IncomingSession& req) {
@@ -384,10 +456,13 @@ l2tp::SessionDecision L2tpControlPlane::OnIncomingSession(const l2tp::IncomingSe
       no.result = 14;  // §5.4.2: unsupported PW type (for this binding)
       continue;
     }
-    if (auto cur = sessions_.find(name);
-        cur != sessions_.end() && cur->second.state == LinkState::kEstablished) {
-      continue;  // Already up: a duplicate request.
+    if (auto cur = sessions_.find(name); cur != sessions_.end() &&
+                                         cur->second.state == LinkState::kEstablished &&
+                                         cur->second.tunnel_id == req.ccid) {
+      continue;  // Already up on this control connection: a duplicate request.
     }
+    // Up on another control connection with this peer: the peer asks again because it lost
+    // its state (restarted); the new session replaces the old one once up (OnSessionUp).
     l2tp::SessionDecision yes;
     yes.accept = true;
     yes.params.pw_type = req.pw_type;
@@ -414,8 +489,7 @@ absl::Status L2tpControlPlane::OpenTunnel(const TunnelKey& key, const DesiredPse
   if (!ep.ok()) return ep.status();
   auto peer = IpAddress::Parse(key.peer);
   if (!peer.ok()) return peer.status();
-  l2tp::ControlConnectionParams params;
-  params.auth = AuthFor(pw.control);
+  l2tp::ControlConnectionParams params = ParamsFor(pw.control);
   auto ccid =
       (*ep)->engine->OpenControlConnection(loop_.Now(), ToPeer(*peer, key.peer_port), params);
   if (!ccid.ok()) return ccid.status();
@@ -423,6 +497,7 @@ absl::Status L2tpControlPlane::OpenTunnel(const TunnelKey& key, const DesiredPse
   t.local_id = *ccid;
   t.key = key;
   t.state = LinkState::kConnecting;
+  opening_[*ccid] = key.ToString();
   spdlog::info("l2tp: opening control connection {} to {}", *ccid, key.ToString());
   Drive(**ep);
   return absl::OkStatus();
@@ -551,8 +626,34 @@ ControlPlaneStats L2tpControlPlane::stats() const {
     const auto& e = ep->engine->stats();
     s.auth_failures += e.auth_failures;
     s.malformed += e.malformed;
+    s.retransmissions += ep->engine->retransmissions();
   }
   return s;
+}
+
+void L2tpControlPlane::SetDesired(const DesiredSnapshot* desired) {
+  desired_ = desired;
+  backoff_.clear();  // New desired state: what failed may work now.
+}
+
+void L2tpControlPlane::Failed(const std::string& key) {
+  Backoff& b = backoff_[key];
+  b.failures = std::min(b.failures + 1, 16);
+  auto d = kBackoffInitial;
+  for (int i = 1; i < b.failures && d < kBackoffMax; ++i) d *= 2;
+  d = std::min(d, kBackoffMax);
+  auto half = d / 2;
+  auto wait =
+      half + std::chrono::milliseconds(random_->Uniform(static_cast<uint64_t>(half.count())));
+  b.retry_at = loop_.Now() + wait;
+  spdlog::info("l2tp: {} failed ({} in a row): next attempt in {} ms", key, b.failures,
+               wait.count());
+}
+
+std::optional<base::Instant> L2tpControlPlane::RetryAt(const std::string& key) const {
+  auto it = backoff_.find(key);
+  if (it == backoff_.end()) return std::nullopt;
+  return it->second.retry_at;
 }
 
 std::string L2tpControlPlane::LastError(const std::string& pw) const {

@@ -27,7 +27,7 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   ~L2tpControlPlane() override;
 
   void SetChangeHandler(ChangeHandler handler) override { on_change_ = std::move(handler); }
-  void SetDesired(const DesiredSnapshot* desired) override { desired_ = desired; }
+  void SetDesired(const DesiredSnapshot* desired) override;
   absl::Status OpenTunnel(const TunnelKey& key, const DesiredPseudowire& pw) override;
   absl::Status CloseTunnel(uint32_t tunnel_id) override;
   absl::Status OpenSession(uint32_t tunnel_id, const DesiredPseudowire& pw) override;
@@ -38,9 +38,14 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   void ReleaseTunnelSocket(uint32_t tunnel_id) override;
   ControlPlaneStats stats() const override;
   std::string LastError(const std::string& pw) const override;
+  std::optional<base::Instant> RetryAt(const std::string& key) const override;
 
   // l2tp::SessionPolicy: an ICRQ/OCRQ from a peer.
   l2tp::SessionDecision OnIncomingSession(const l2tp::IncomingSession& request) override;
+  // l2tp::SessionPolicy: a peer's SCCRQ is answered with the secret and timers of the class
+  // of a desired pseudowire with that peer (RFC 3931 §4.3: both ends share the secret).
+  std::optional<l2tp::ControlConnectionParams> OnIncomingControlConnection(
+      const l2tp::PeerAddress& peer, const std::string& host_name) override;
 
   // Listens on every underlay address now (so peers can open tunnels to us at once).
   absl::Status Listen();
@@ -73,6 +78,13 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   void CloseSocket(uint32_t tunnel_id);
   absl::Status CloseSessionById(uint32_t tunnel_id, uint32_t session_id);
   void Changed();
+  // Backoff after a failed SCCRQ or ICRQ: 1 s doubling to 16 s, each wait jittered to
+  // [d/2, d) so that many pseudowires do not retry together. Cleared on success.
+  void Failed(const std::string& key);
+  struct Backoff {
+    int failures = 0;
+    base::Instant retry_at;
+  };
 
   EventLoop& loop_;
   AgentConfig config_;
@@ -91,6 +103,9 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   std::map<uint32_t, Socket> sockets_;  // by tunnel id
   std::map<std::string, std::string> last_error_;
   ControlPlaneStats extra_;
+  std::map<std::string, Backoff> backoff_;  // by tunnel key string or pseudowire name
+  // Tunnel key string of the SCCRQs we sent, until established.
+  std::map<uint32_t, std::string> opening_;
 };
 
 }  // namespace pwire::agent

@@ -37,6 +37,7 @@ struct ObservedSession {
   std::vector<uint8_t> cookie;       // what we assigned (expect to receive)
   std::vector<uint8_t> peer_cookie;  // what the peer assigned (we send)
   LinkState state = LinkState::kConnecting;
+  bool peer_circuit_active = true;  // the peer's Circuit Status (RFC 3931 §5.4.5)
   // The desired values the session was opened or accepted with; a change that needs new
   // negotiation (type, sublayer, sequencing, tunnel) closes and reopens it.
   DesiredPseudowire opened_with;

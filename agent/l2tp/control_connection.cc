@@ -25,13 +25,15 @@ size_t Prefix(Transport t) { return t == Transport::kIp ? kIpControlPrefixSize :
 }  // namespace
 
 ControlConnection::ControlConnection(Engine& engine, uint32_t local_id, const PeerAddress& peer,
-                                     AuthConfig auth, uint8_t version)
+                                     const ControlConnectionParams& params, uint8_t version)
     : engine_(engine),
       local_id_(local_id),
       version_(version),
       peer_(peer),
-      auth_(std::move(auth)),
-      reliable_(engine.config_.reliable, *this) {
+      auth_(params.auth.value_or(engine.config_.auth)),
+      reliable_config_(params.reliable.value_or(engine.config_.reliable)),
+      hello_interval_(params.hello_interval.value_or(engine.config_.hello_interval)),
+      reliable_(reliable_config_, *this) {
   for (size_t i = 0; version_ == 3 && i < auth_.secrets.size() && i < 2; ++i) {
     keys_.push_back(DigestKey{auth_.digest, DeriveSharedKey(auth_.secrets[i])});
   }
@@ -50,9 +52,7 @@ DecodeOptions ControlConnection::DecodeOpts() const {
   return o;
 }
 
-uint16_t ControlConnection::ReceiveWindow() const {
-  return engine_.config_.reliable.receive_window;
-}
+uint16_t ControlConnection::ReceiveWindow() const { return reliable_config_.receive_window; }
 
 Message::Builder ControlConnection::Start(MessageType type) const {
   Message::Builder b(type, version_);
@@ -117,13 +117,13 @@ void ControlConnection::SendAck(uint16_t ns, uint16_t nr) {
 
 void ControlConnection::ScheduleHello(Instant now) {
   const EngineConfig& c = engine_.config_;
-  if (c.hello_interval <= Duration::zero()) {
+  if (hello_interval_ <= Duration::zero()) {
     return;
   }
   // Jitter spreads the HELLOs of many connections (they would otherwise fire together).
-  const auto span = static_cast<uint64_t>(c.hello_interval.count() * c.hello_jitter);
+  const auto span = static_cast<uint64_t>(hello_interval_.count() * c.hello_jitter);
   const Duration jitter(span == 0 ? 0 : engine_.random_.Uniform(span));
-  hello_at_ = now + c.hello_interval - jitter;
+  hello_at_ = now + hello_interval_ - jitter;
 }
 
 void ControlConnection::AddIdentity(Message::Builder& b) const {
@@ -400,7 +400,7 @@ void ControlConnection::OnSccrp(Instant now, const PeerAddress& from, const Mess
     return Step(now, CcEvent::kSccrpNotAcceptable, why);
   }
   peer_ = from;  // the responder may answer from another port (NAT): use it from now on
-  reliable_.SetMaxRetries(engine_.config_.reliable.max_retries);
+  reliable_.SetMaxRetries(reliable_config_.max_retries);
   Step(now, CcEvent::kSccrpAcceptable, {});
 }
 

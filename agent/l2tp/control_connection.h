@@ -44,8 +44,9 @@ struct Session {
 
 class ControlConnection final : public Reliable::Sink {
  public:
-  ControlConnection(Engine& engine, uint32_t local_id, const PeerAddress& peer, AuthConfig auth,
-                    uint8_t version);
+  // `params` overrides the engine's defaults (auth, timers); its version is not used.
+  ControlConnection(Engine& engine, uint32_t local_id, const PeerAddress& peer,
+                    const ControlConnectionParams& params, uint8_t version);
 
   uint32_t local_id() const { return local_id_; }
   uint8_t version() const { return version_; }
@@ -82,6 +83,7 @@ class ControlConnection final : public Reliable::Sink {
   // Lost the tie: discard without StopCCN; sessions move to `winner` (§7.2).
   void DiscardLosing(uint32_t winner);
   Engine& engine() { return engine_; }
+  uint64_t retransmissions() const { return reliable_.stats().retransmits; }
 
   // Reliable::Sink
   void SendMessage(std::vector<uint8_t>& message, uint16_t ns, uint16_t nr) override;
@@ -113,6 +115,8 @@ class ControlConnection final : public Reliable::Sink {
   PeerAddress peer_;
   AuthConfig auth_;
   std::vector<DigestKey> keys_;  // derived once from auth_.secrets (§5.4.1)
+  ReliableConfig reliable_config_;
+  Duration hello_interval_;
   CcState state_ = CcState::kIdle;
   bool initiator_ = false;
   bool closing_ = false;   // StopCCN sent or received: holding state (§4.2, §7.5)

@@ -61,7 +61,22 @@ ControlConnection* Engine::FindCc(uint32_t ccid) {
   return it == ccs_.end() ? nullptr : it->second.get();
 }
 
-void Engine::RemoveCc(uint32_t ccid) { ccs_.erase(ccid); }
+void Engine::RemoveCc(uint32_t ccid) {
+  auto it = ccs_.find(ccid);
+  if (it == ccs_.end()) {
+    return;
+  }
+  stats_.retransmissions += it->second->retransmissions();
+  ccs_.erase(it);
+}
+
+uint64_t Engine::retransmissions() const {
+  uint64_t n = stats_.retransmissions;
+  for (const auto& [id, cc] : ccs_) {
+    n += cc->retransmissions();
+  }
+  return n;
+}
 
 absl::Status Engine::Receive(Instant now, const PeerAddress& peer, std::span<const uint8_t> bytes) {
   const PacketKind kind =
@@ -126,7 +141,14 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
       mine = cc.get();
     }
   }
-  const AuthConfig& auth = config_.auth;
+  // The owner may answer this peer with its own secret and timers (a class's).
+  ControlConnectionParams params;
+  if (policy_ != nullptr) {
+    const std::string host = packet->message.Get<avp::HostName>().value_or("");
+    if (auto p = policy_->OnIncomingControlConnection(peer, host)) {
+      params = *std::move(p);
+    }
+  }
   std::optional<uint64_t> theirs = packet->message.Get<avp::TieBreaker>();
   if (mine != nullptr && (theirs || mine->tie_breaker())) {
     ++stats_.tie_breaks;
@@ -135,7 +157,7 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
     const bool we_win = !theirs || (mine->tie_breaker() && *mine->tie_breaker() < *theirs);
     if (we_win) {
       const uint32_t id = NewConnectionId(version);
-      auto loser = std::make_unique<ControlConnection>(*this, id, peer, auth, version);
+      auto loser = std::make_unique<ControlConnection>(*this, id, peer, params, version);
       loser->RejectSccrq(
           now, view,
           ResultCode{.result = 3, .error = std::nullopt, .message = "lost control connection tie"});
@@ -143,7 +165,7 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
       return;
     }
     const uint32_t id = NewConnectionId(version);
-    auto winner = std::make_unique<ControlConnection>(*this, id, peer, auth, version);
+    auto winner = std::make_unique<ControlConnection>(*this, id, peer, params, version);
     mine->DiscardLosing(id);
     RemoveCc(mine->local_id());
     ControlConnection* w = winner.get();
@@ -155,7 +177,7 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
     return;
   }
   const uint32_t id = NewConnectionId(version);
-  auto cc = std::make_unique<ControlConnection>(*this, id, peer, auth, version);
+  auto cc = std::make_unique<ControlConnection>(*this, id, peer, params, version);
   ControlConnection* c = cc.get();
   ccs_.emplace(id, std::move(cc));
   c->AcceptSccrq(now, view);
@@ -197,8 +219,7 @@ absl::StatusOr<uint32_t> Engine::OpenControlConnection(Instant now, const PeerAd
     return absl::InvalidArgumentError("L2TPv2 runs over UDP only");
   }
   const uint32_t id = NewConnectionId(params.version);
-  auto cc = std::make_unique<ControlConnection>(*this, id, peer, params.auth.value_or(config_.auth),
-                                                params.version);
+  auto cc = std::make_unique<ControlConnection>(*this, id, peer, params, params.version);
   ControlConnection* c = cc.get();
   ccs_.emplace(id, std::move(cc));
   c->Open(now);

@@ -97,6 +97,10 @@ struct ControlConnectionParams {
   // calls (ICRQ as LAC, OCRQ as LNS); the first secret of `auth` is the tunnel secret for
   // Challenge/Response tunnel authentication (RFC 2661 §5.1.1).
   uint8_t version = 3;
+  // Override EngineConfig::reliable and hello_interval for this connection (a class's
+  // timers, §4.2 and §6.5).
+  std::optional<ReliableConfig> reliable;
+  std::optional<Duration> hello_interval;
 };
 
 enum class Sublayer : uint8_t { kNone = 0, kDefault = 1 };  // L2-Specific Sublayer AVP 69
@@ -187,6 +191,12 @@ class SessionPolicy {
  public:
   virtual ~SessionPolicy() = default;
   virtual SessionDecision OnIncomingSession(const IncomingSession& request) = 0;
+  // A new SCCRQ from `peer` (its Host Name AVP, "" if absent): the parameters (secret,
+  // timers) to answer it with. nullopt: the engine's defaults (EngineConfig).
+  virtual std::optional<ControlConnectionParams> OnIncomingControlConnection(
+      const PeerAddress& /*peer*/, const std::string& /*host_name*/) {
+    return std::nullopt;
+  }
 };
 
 // Counters for untrusted input that was dropped or refused.
@@ -197,6 +207,7 @@ struct EngineStats {
   uint64_t bad_nr = 0;
   uint64_t rejected_messages = 0;  // wrong state, missing AVPs, unknown mandatory AVP
   uint64_t tie_breaks = 0;
+  uint64_t retransmissions = 0;  // control messages sent again (§4.2), closed connections
 };
 
 class ControlConnection;
@@ -234,6 +245,8 @@ class Engine {
   size_t control_connection_count() const { return ccs_.size(); }
   size_t session_count() const { return sessions_.size(); }
   const EngineStats& stats() const { return stats_; }
+  // Control messages retransmitted (§4.2) over the engine's life, live connections included.
+  uint64_t retransmissions() const;
   const EngineConfig& config() const { return config_; }
 
  private:

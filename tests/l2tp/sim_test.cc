@@ -404,14 +404,15 @@ TEST(SimTest, OverIpProtocol115ConnectionAndSessionComeUp) {
 
 // L2TPv2 (RFC 2661) for PPP: the same machinery as LAC (ICRQ) and LNS (OCRQ).
 struct V2Pair {
-  V2Pair(uint64_t seed, std::vector<std::string> lac_secret, std::vector<std::string> lns_secret,
-         LinkConfig link = {})
-      : p(seed, link, WithSecrets(Config("lac", 1), std::move(lac_secret)),
-          WithSecrets(Config("lns", 2), std::move(lns_secret))) {}
+  V2Pair(uint64_t seed, const std::vector<std::string>& lac_secret,
+         const std::vector<std::string>& lns_secret, LinkConfig link = {})
+      : p(seed, link, WithSecrets(Config("lac", 1), lac_secret),
+          WithSecrets(Config("lns", 2), lns_secret)) {}
   uint32_t OpenV2() {
     return p.sim.Do(0, [&](Engine& e, Instant now) {
-      return *e.OpenControlConnection(now, p.sim.node(1).address,
-                                      {.auth = std::nullopt, .version = 2});
+      ControlConnectionParams v2;
+      v2.version = 2;
+      return *e.OpenControlConnection(now, p.sim.node(1).address, v2);
     });
   }
   Pair p;
