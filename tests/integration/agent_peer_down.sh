@@ -35,6 +35,10 @@ lab_wait 8 "agent a to lose the tunnel and report d1 down" tunnel_lost ||
 lost_ms=$(($(lab_now_ms) - t0))
 lab_log "agent a lost the tunnel and reported d1 $(lab_pw_endpoint_state d1 a) after ${lost_ms} ms"
 lab_pw_is d1 UP && lab_fail "d1 still UP"
+# The unanswered HELLO was retransmitted before the tunnel was declared lost (§4.2).
+rtx=$(lab_metric a pwire_agent_control_retransmissions_total)
+[ "$rtx" -ge 1 ] 2>/dev/null || lab_fail "agent a counted $rtx control retransmissions"
+lab_log "agent a counted $rtx control retransmissions"
 [ -z "$(lab_tunnel_sockets a)" ] || lab_fail "agent a kept a tunnel socket: $(lab_tunnel_sockets a)"
 ip -n "$P-a" link show pw-d1 >/dev/null 2>&1 && lab_fail "agent a kept pw-d1 with no session"
 lab_agent_alive a || lab_fail "agent a died"

@@ -238,12 +238,16 @@ lab_yaml_class() {
     echo "pseudowires:"
   } >"$f"
 }
-# lab_yaml_pw FILE NAME SITE1 SITE2 [CIRCUIT]: a dynamic Ethernet pseudowire of class fast;
-# with CIRCUIT, both ends join that interface and the session interface is pw-NAME.
+# lab_yaml_pw FILE NAME SITE1 SITE2 CIRCUIT: a dynamic Ethernet pseudowire of class fast;
+# both ends join interface CIRCUIT ("br:NAME": join bridge NAME) and the session interface
+# is pw-NAME.
 lab_yaml_pw() {
   local f=$1 name=$2 s1=$3 s2=$4 circ=${5:-}
   local c1="" c2=""
-  if [ -n "$circ" ]; then
+  if [ "${circ#br:}" != "$circ" ]; then  # br:NAME: the session interface joins bridge NAME
+    c1=", circuit: {bridge: ${circ#br:}, pw_interface_name: pw-$name}"
+    c2=$c1
+  elif [ -n "$circ" ]; then
     c1=", circuit: {interface: $circ, pw_interface_name: pw-$name}"
     c2=$c1
   fi
