@@ -118,6 +118,48 @@ TEST_F(AgentL2tpTest, SessionMatchingNothingDesiredIsRefused) {
       << a_->cp->LastError("pseudowires/p1");
 }
 
+// A refused ICRQ is not retried at once: the next attempt waits 0.5-1 s (backoff with
+// jitter), then the refusal repeats and the wait grows.
+TEST_F(AgentL2tpTest, RefusedSessionRetriedWithBackoff) {
+  Desire(*a_, 1, {Dynamic("127.0.0.1", "127.0.0.2", port_, v1::INITIATOR, "p1")});
+  Desire(*b_, 1, {Dynamic("127.0.0.2", "127.0.0.1", port_, v1::RESPONDER, "other")});
+  ASSERT_TRUE(
+      RunUntil([&] { return a_->cp->RetryAt("pseudowires/p1").has_value(); }));  // the CDN arrived
+  EXPECT_EQ(b_->cp->stats().refused_sessions, 1u);
+  auto at = a_->cp->RetryAt("pseudowires/p1");
+  ASSERT_TRUE(at.has_value());
+  EXPECT_GE(*at - base::MonotonicNow(), std::chrono::milliseconds(400));
+  auto until = base::MonotonicNow() + std::chrono::milliseconds(400);
+  RunUntil([&] { return base::MonotonicNow() >= until; });
+  EXPECT_EQ(b_->cp->stats().refused_sessions, 1u);
+  ASSERT_TRUE(RunUntil([&] {
+    auto next = a_->cp->RetryAt("pseudowires/p1");
+    return b_->cp->stats().refused_sessions == 2 && next && *next > *at;
+  }));
+  auto again = a_->cp->RetryAt("pseudowires/p1");
+  EXPECT_GE(*again - base::MonotonicNow(), std::chrono::milliseconds(900));  // 1-2 s now
+}
+
+// Control message authentication with the class's secret (HMAC-SHA1): the responder answers
+// the SCCRQ with the same secret, so both ends verify every message.
+TEST_F(AgentL2tpTest, ClassSecretAuthenticatesBothEnds) {
+  auto pa = Dynamic("127.0.0.1", "127.0.0.2", port_, v1::INITIATOR);
+  auto pb = Dynamic("127.0.0.2", "127.0.0.1", port_, v1::RESPONDER);
+  for (auto* p : {&pa, &pb}) {
+    p->mutable_params()->set_control_auth(v1::PseudowireClass::HMAC_SHA1);
+    p->mutable_params()->set_control_secret("s3cret");
+  }
+  Desire(*a_, 1, {pa});
+  Desire(*b_, 1, {pb});
+  ASSERT_TRUE(RunUntil(
+      [&] { return a_->dp.List()->sessions.size() == 1 && b_->dp.List()->sessions.size() == 1; }));
+  EXPECT_EQ(a_->cp->stats().auth_failures, 0u);
+  EXPECT_EQ(b_->cp->stats().auth_failures, 0u);
+  auto st = b_->agent->BuildStatusReport(true);
+  ASSERT_EQ(st.pseudowires_size(), 1);
+  EXPECT_TRUE(st.pseudowires(0).status().remote_circuit().active());
+}
+
 TEST_F(AgentL2tpTest, ManyPseudowiresShareOneControlConnection) {
   std::vector<v1::PseudowireAssignment> as, bs;
   for (int i = 0; i < 20; ++i) {
