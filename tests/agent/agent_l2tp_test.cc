@@ -63,10 +63,10 @@ class AgentL2tpTest : public ::testing::Test {
       loop_->RunOnce(std::chrono::milliseconds(20));
     return done();
   }
-  void Desire(Side& s, uint64_t version, std::vector<v1::PseudowireAssignment> pws) {
+  void Desire(Side& s, uint64_t version, const std::vector<v1::PseudowireAssignment>& pws) {
     v1::DesiredState d;
     d.set_version(version);
-    for (auto& p : pws) *d.add_pseudowires() = p;
+    for (const auto& p : pws) *d.add_pseudowires() = p;
     s.agent->OnDesiredState(d);
   }
 
