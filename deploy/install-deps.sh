@@ -16,6 +16,7 @@ PACKAGES=(
   # run time, tests, demo and benchmarks
   iproute2 iputils-ping ethtool iperf3 nftables tcpdump tshark procps psmisc openssl
   bridge-utils netcat-openbsd jq
+  linux-perf  # profiling the userspace data plane (perf record -g under iperf3)
   # third-party peers and the HA store
   xl2tpd etcd-server etcd-client
   # kernel lab (qemu with Debian's own L2TP-capable kernel)
