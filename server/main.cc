@@ -1,5 +1,7 @@
 // pwire-server: flags, logging and signals; everything else is in PwireServer.
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <thread>
 
 #include "CLI/CLI.hpp"
@@ -8,7 +10,7 @@
 
 namespace {
 
-pwire::server::PwireServer* g_server = nullptr;
+constexpr std::chrono::seconds kForceExitAfter{15};
 
 }  // namespace
 
@@ -37,24 +39,34 @@ int main(int argc, char** argv) {
   options.agents.report_interval = std::chrono::seconds(report_s);
   options.agents.stale_after = std::chrono::seconds(stale_s);
 
-  auto server = pwire::server::PwireServer::Start(options);
-  if (!server.ok()) {
-    spdlog::error("pwire-server: {}", std::string(server.status().message()));
-    return 1;
-  }
-  g_server = server->get();
-  // Shut down cleanly on SIGINT/SIGTERM: a thread waits for the signal.
+  // SIGINT/SIGTERM are blocked before any gRPC thread exists (threads inherit the mask), so
+  // only sigwait below receives them; the main thread then shuts down in order.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto server = pwire::server::PwireServer::Start(options);
+  if (!server.ok()) {
+    spdlog::error("pwire-server: {}", std::string(server.status().message()));
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&set, &sig);
+  spdlog::info("pwire-server: signal {}, shutting down", sig);
+  // A watchdog: a second signal, or a shutdown stuck past kForceExitAfter, exits at once.
   std::thread([set] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    spdlog::info("pwire-server: signal {}, shutting down", sig);
-    g_server->Shutdown();
+    timespec timeout{kForceExitAfter.count(), 0};
+    siginfo_t info;
+    int again = sigtimedwait(&set, &info, &timeout);
+    spdlog::error("pwire-server: {}, exiting without a clean shutdown",
+                  again > 0 ? "second signal" : "shutdown took too long");
+    std::_Exit(1);
   }).detach();
-  (*server)->Wait();
+  // Ends every call (open Watch and agent streams are cancelled after a grace period), then
+  // the destructor stops the hubs and lets the store write what is queued and close.
+  (*server)->Shutdown();
+  server->reset();
+  spdlog::info("pwire-server: stopped");
   return 0;
 }

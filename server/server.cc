@@ -119,9 +119,18 @@ void PwireServer::Wait() {
 
 void PwireServer::Shutdown() {
   if (server_) {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    // New calls are refused at once; calls still open at the deadline (Watch and agent
+    // streams never end by themselves) are cancelled, and their reactors finish.
+    server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
     server_->Wait();
     server_.reset();
+  }
+  // Every batch submitted so far is written and its callback has run before the registry
+  // and hubs go away (an empty batch completes after all earlier ones, in order).
+  if (store_) {
+    if (auto s = store_->CommitSync({}); !s.ok()) {
+      spdlog::error("store: final flush failed: {}", std::string(s.message()));
+    }
   }
 }
 

@@ -21,6 +21,8 @@ namespace pwire::server {
 inline constexpr char kDefaultListen[] = "unix:///run/pwire/pwire.sock";
 inline constexpr char kDefaultDb[] = "/var/lib/pwire/pwire.db";
 
+inline constexpr std::chrono::seconds kShutdownGrace{2};
+
 struct ServerOptions {
   std::string db_path = kDefaultDb;  // "" with `store` set: use that store
   // "unix:///path" or "host:port" (TCP: needs the three TLS files; mutual TLS).
@@ -36,7 +38,10 @@ class PwireServer {
                                                             std::unique_ptr<Store> store = nullptr);
   ~PwireServer();
 
+  // Blocks until Shutdown has run (from another thread).
   void Wait();
+  // Stops serving: open streams get kShutdownGrace, then are cancelled; the store's queue is
+  // flushed. Idempotent. The destructor calls it.
   void Shutdown();
   // Port bound for a "host:0" TCP listen address (first TCP one), else 0.
   int tcp_port() const { return tcp_port_; }

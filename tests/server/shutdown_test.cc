@@ -1,0 +1,127 @@
+// Clean shutdown of the real pwire-server binary: with Watch streams and an agent stream open
+// (streams that never end by themselves), SIGTERM makes it exit 0 within a few seconds, and
+// what was acknowledged before is still there after a restart.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "pwire/v1/agent_service.grpc.pb.h"
+#include "pwire/v1/pwire_service.grpc.pb.h"
+#include "tests/server/test_util.h"
+
+namespace pwire::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+pid_t StartServer(const std::string& db, const std::string& sock) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(PWIRE_SERVER_BIN, PWIRE_SERVER_BIN, "--db", db.c_str(), "--listen",
+          ("unix://" + sock).c_str(), "--log-level", "warn", nullptr);
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for `pid` to exit (polling, with a deadline); kills it on timeout. Returns the wait
+// status, or -1 if it had to be killed.
+int WaitExit(pid_t pid, std::chrono::milliseconds limit) {
+  auto deadline = Clock::now() + limit;
+  int status = 0;
+  while (Clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+TEST(ShutdownTest, SigtermWithOpenWatchAndAgentStreamsExitsZero) {
+  testing::TempDir dir;
+  std::string db = dir.path() + "/pwire.db", sock = dir.path() + "/pwire.sock";
+  pid_t pid = StartServer(db, sock);
+  auto channel = grpc::CreateChannel("unix://" + sock, grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(
+      channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30)));
+  auto stub = pwire::v1::PwireService::NewStub(channel);
+  {
+    grpc::ClientContext ctx;
+    pwire::v1::CreatePseudowireRequest req;
+    *req.mutable_pseudowire() = testing::EthernetPw("before-term");
+    pwire::v1::Pseudowire resp;
+    ASSERT_TRUE(stub->CreatePseudowire(&ctx, req, &resp).ok());
+  }
+
+  // Three Watch streams, each read up to its SYNC marker (so they are open server-side).
+  constexpr int kWatchers = 3;
+  std::vector<std::unique_ptr<grpc::ClientContext>> watch_ctx;
+  std::vector<std::unique_ptr<grpc::ClientReader<pwire::v1::WatchEvent>>> watches;
+  for (int i = 0; i < kWatchers; ++i) {
+    watch_ctx.push_back(std::make_unique<grpc::ClientContext>());
+    watches.push_back(stub->Watch(watch_ctx.back().get(), pwire::v1::WatchRequest()));
+    pwire::v1::WatchEvent ev;
+    do {
+      ASSERT_TRUE(watches.back()->Read(&ev));
+    } while (ev.type() != pwire::v1::WatchEvent::SYNC);
+  }
+
+  // One agent stream, past its Welcome.
+  auto agent_stub = pwire::v1::AgentService::NewStub(channel);
+  grpc::ClientContext agent_ctx;
+  auto agent = agent_stub->Connect(&agent_ctx);
+  pwire::v1::AgentMessage hello;
+  hello.mutable_hello()->set_agent_id("edge-a");
+  hello.mutable_hello()->add_underlay_addresses("198.51.100.1");
+  ASSERT_TRUE(agent->Write(hello));
+  pwire::v1::ServerMessage msg;
+  ASSERT_TRUE(agent->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+
+  auto t0 = Clock::now();
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = WaitExit(pid, std::chrono::seconds(10));
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  ASSERT_NE(status, -1) << "pwire-server still running 10 s after SIGTERM";
+  EXPECT_TRUE(WIFEXITED(status)) << "wait status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_LT(secs, 8.0);
+  std::printf("shutdown: exited %.2f s after SIGTERM\n", secs);
+
+  // The streams were ended by the server, not left hanging.
+  for (auto& w : watches) {
+    pwire::v1::WatchEvent ev;
+    while (w->Read(&ev)) {
+    }
+    EXPECT_FALSE(w->Finish().ok());
+  }
+  while (agent->Read(&msg)) {
+  }
+  EXPECT_FALSE(agent->Finish().ok());
+
+  // The acknowledged create survived the shutdown.
+  pid = StartServer(db, sock);
+  auto channel2 = grpc::CreateChannel("unix://" + sock, grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(
+      channel2->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30)));
+  auto stub2 = pwire::v1::PwireService::NewStub(channel2);
+  grpc::ClientContext ctx;
+  pwire::v1::GetPseudowireRequest get;
+  get.set_name("pseudowires/before-term");
+  pwire::v1::Pseudowire pw;
+  EXPECT_TRUE(stub2->GetPseudowire(&ctx, get, &pw).ok());
+  kill(pid, SIGTERM);
+  status = WaitExit(pid, std::chrono::seconds(10));
+  EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+}  // namespace
+}  // namespace pwire::server
