@@ -24,8 +24,16 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string&
 std::string Hint(grpc::StatusCode code, const std::string& target) {
   switch (code) {
     case grpc::StatusCode::UNAVAILABLE:
-      return absl::StrCat("is pwire-server running and listening on ", target,
-                          "? Choose another with --server or PWIRE_SERVER.");
+      if (absl::StartsWith(target, "unix:")) {
+        return absl::StrCat("is pwire-server running and listening on ", target,
+                            "? Choose another with --server or PWIRE_SERVER.");
+      }
+      // Over TCP a refused TLS handshake looks the same as a server that is not there.
+      return absl::StrCat(
+          "is pwire-server running and listening on ", target,
+          "? If it is, the mutual TLS handshake failed: the server needs a client "
+          "certificate signed by its CA (--tls-cert, --tls-key), and --tls-ca must be the CA "
+          "that signed the server's certificate.");
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return "the server did not answer in time; retry, or raise --timeout.";
     case grpc::StatusCode::INVALID_ARGUMENT:
