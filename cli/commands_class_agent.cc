@@ -25,6 +25,7 @@ struct AgentFlags {
   std::string name, state;
   std::vector<std::string> label_filter;
   bool ignore_missing = false;
+  bool force = false;
 };
 
 bool IsOutputOnly(const std::string& field) {
@@ -267,6 +268,7 @@ void RunAgentForget(Context& ctx, const AgentFlags& f) {
   v1::DeleteAgentRequest request;
   request.set_name(FullName("agents", f.name));
   request.set_allow_missing(f.ignore_missing);
+  request.set_force(f.force);
   google::protobuf::Empty empty;
   grpc::Status status = stub->DeleteAgent(ctx.Call().get(), request, &empty);
   if (!status.ok()) return ctx.Failed(status, "forget agent " + f.name);
@@ -325,6 +327,7 @@ void AddAgentCommands(CLI::App& app, Context& ctx) {
   CLI::App* forget = agent->add_subcommand("forget", "Forget a decommissioned agent");
   forget->add_option("name", f->name, "agent name")->required();
   forget->add_flag("--ignore-not-found", f->ignore_missing, "succeed if it is not known");
+  forget->add_flag("--force", f->force, "forget it even though pseudowires still use it");
   forget->callback([&ctx, f] { RunAgentForget(ctx, *f); });
 }
 

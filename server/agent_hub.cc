@@ -49,7 +49,7 @@ class AgentStream final : public grpc::ServerBidiReactor<AgentMessage, ServerMes
     sent_any_ = true;
     last_sent_ = std::move(bytes);
     ds.set_version(hub_->registry_->NextDesiredVersion());
-    hub_->registry_->AgentSent(agent_id_, ds.version());
+    hub_->registry_->AgentSent(agent_id_, ds.version(), last_sent_);
     ServerMessage msg;
     *msg.mutable_desired_state() = std::move(ds);
     absl::MutexLock lock(&mu_);
@@ -144,6 +144,7 @@ class AgentStream final : public grpc::ServerBidiReactor<AgentMessage, ServerMes
       }
     }
     hello_pending_ = true;
+    applied_version_ = hello.applied_version();
     Ref();
     std::string peer = ctx_->peer();
     hub_->registry_->AgentConnected(
@@ -188,8 +189,22 @@ class AgentStream final : public grpc::ServerBidiReactor<AgentMessage, ServerMes
       queue_.push_back(std::move(welcome));
       MaybeWriteLocked();
     }
+    SkipIfApplied(id);
     PushDesired();
     StartRead(&in_);
+  }
+
+  // A reconnecting agent that already applied the version last sent to it (Hello's
+  // applied_version) is not sent the same content again; PushDesired sends only a change.
+  void SkipIfApplied(const std::string& id) {
+    std::optional<std::string> sent = hub_->registry_->SentContent(id, applied_version_);
+    if (!sent) return;
+    {
+      absl::MutexLock push(&push_mu_);
+      sent_any_ = true;
+      last_sent_ = std::move(*sent);
+    }
+    hub_->registry_->AgentAcked(id, applied_version_);
   }
 
   void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -208,8 +223,9 @@ class AgentStream final : public grpc::ServerBidiReactor<AgentMessage, ServerMes
   grpc::CallbackServerContext* const ctx_;
   std::atomic<int> refs_{1};
   AgentMessage in_;
-  bool hello_pending_ = false;  // read side only
-  std::string agent_id_;        // set once registered; read side and pushes after that
+  bool hello_pending_ = false;    // read side only
+  uint64_t applied_version_ = 0;  // from the Hello; read side only
+  std::string agent_id_;          // set once registered; read side and pushes after that
   absl::Mutex push_mu_;
   std::string last_sent_ ABSL_GUARDED_BY(push_mu_);
   bool sent_any_ ABSL_GUARDED_BY(push_mu_) = false;

@@ -75,7 +75,11 @@ class Registry final : public ReferenceLookup {
   void AgentConnected(const pwire::v1::Hello& hello, const std::string& peer,
                       Reply<pwire::v1::Agent> reply);
   void AgentDisconnected(const std::string& agent_id);
-  void AgentSent(const std::string& agent_id, uint64_t desired_version);
+  // The stream sent `desired_version` whose content (deterministic bytes, version unset) is
+  // `content`; kept so that a reconnecting agent that applied it is not sent it again.
+  void AgentSent(const std::string& agent_id, uint64_t desired_version, std::string content);
+  // The content last sent to agent_id if that was `version`, else nullopt.
+  std::optional<std::string> SentContent(const std::string& agent_id, uint64_t version) const;
   void AgentAcked(const std::string& agent_id, uint64_t version);
   void AgentNacked(const std::string& agent_id, const pwire::v1::Nack& nack);
   void AgentStatus(const std::string& agent_id, const pwire::v1::StatusReport& report);
@@ -118,6 +122,7 @@ class Registry final : public ReferenceLookup {
     google::protobuf::Timestamp last_seen, connect_time;
     std::string peer, last_nack;
     uint64_t desired_version = 0, acked_version = 0;
+    std::string desired_content;  // of desired_version, see AgentSent
     bool stale = false;
     std::vector<pwire::v1::ControlConnectionStatus> control_connections;
   };

@@ -32,6 +32,22 @@ std::string DefaultPwInterface(const std::string& id) {
 
 bool IsV6(const std::string& a) { return IsIpv6Address(a); }
 
+// FAILED_PRECONDITION for deleting an agent that pseudowires still use, naming a few.
+absl::Status StillReferenced(const std::string& agent_id, const std::set<std::string>& pws) {
+  constexpr size_t kNamed = 5;
+  std::string names;
+  size_t n = 0;
+  for (const std::string& pw : pws) {
+    if (n++ == kNamed) break;
+    absl::StrAppend(&names, n > 1 ? ", " : "", "pseudowires/", pw);
+  }
+  if (pws.size() > kNamed) absl::StrAppend(&names, " and ", pws.size() - kNamed, " more");
+  return absl::FailedPreconditionError(
+      absl::StrCat("agents/", agent_id, " is still used by ", pws.size(), " pseudowire",
+                   pws.size() == 1 ? "" : "s", " (", names,
+                   "); delete or move them first, or delete the agent with force"));
+}
+
 // The status without what changes all the time, to tell real changes from counter updates.
 EndpointStatus Essential(EndpointStatus s) {
   s.clear_counters();
@@ -149,9 +165,12 @@ void Registry::DeleteAgent(const pwire::v1::DeleteAgentRequest& req, Reply<bool>
     return reply(absl::FailedPreconditionError(
         absl::StrCat("agents/", *id, " is connected; stop pwire-agent on that host first")));
   }
+  auto pws = agent_pws_.find(*id);
+  if (pws != agent_pws_.end() && !pws->second.empty() && !req.force()) {
+    return reply(StillReferenced(*id, pws->second));
+  }
   Txn txn;
   BeginLocked(txn);
-  auto pws = agent_pws_.find(*id);
   if (pws != agent_pws_.end()) {
     for (const std::string& pw : pws->second) {
       AffectedByPseudowireLocked(pseudowires_.at(pw), txn.agents);
@@ -248,9 +267,22 @@ void Registry::AgentDisconnected(const std::string& agent_id) {
   Publish(events, {});
 }
 
-void Registry::AgentSent(const std::string& agent_id, uint64_t desired_version) {
+void Registry::AgentSent(const std::string& agent_id, uint64_t desired_version,
+                         std::string content) {
   absl::MutexLock lock(&mu_);
-  runtime_[agent_id].desired_version = desired_version;
+  AgentRuntime& rt = runtime_[agent_id];
+  rt.desired_version = desired_version;
+  rt.desired_content = std::move(content);
+}
+
+std::optional<std::string> Registry::SentContent(const std::string& agent_id,
+                                                 uint64_t version) const {
+  absl::MutexLock lock(&mu_);
+  auto it = runtime_.find(agent_id);
+  if (version == 0 || it == runtime_.end() || it->second.desired_version != version) {
+    return std::nullopt;
+  }
+  return it->second.desired_content;
 }
 
 void Registry::AgentAcked(const std::string& agent_id, uint64_t version) {

@@ -99,8 +99,97 @@ TEST_F(AgentStreamTest, HelloWelcomeDesiredStateAckAndPushOnChange) {
   EXPECT_TRUE(stream->Finish().ok());
   EXPECT_TRUE(Eventually(
       [&] { return GetAgent("edge-a").connection_state() == pwire::v1::Agent::DISCONNECTED; }));
-  ClientContext del_ctx2;
-  EXPECT_TRUE(stub_->DeleteAgent(&del_ctx2, del, &empty).ok());
+  ClientContext del_ctx2;  // still used by p1: refused, naming it
+  grpc::Status refused = stub_->DeleteAgent(&del_ctx2, del, &empty);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), HasSubstr("pseudowires/p1"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("force"));
+  ClientContext del_ctx3;
+  del.set_force(true);
+  EXPECT_TRUE(stub_->DeleteAgent(&del_ctx3, del, &empty).ok());
+}
+
+TEST_F(AgentStreamTest, DeleteAgentWithoutPseudowiresNeedsNoForce) {
+  ClientContext ctx;
+  auto stream = Connect(&ctx, "edge-c", "198.51.100.3");
+  ServerMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  stream->WritesDone();
+  while (stream->Read(&msg)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_TRUE(Eventually(
+      [&] { return GetAgent("edge-c").connection_state() == pwire::v1::Agent::DISCONNECTED; }));
+  ClientContext del_ctx;
+  pwire::v1::DeleteAgentRequest del;
+  del.set_name("edge-c");
+  google::protobuf::Empty empty;
+  EXPECT_TRUE(stub_->DeleteAgent(&del_ctx, del, &empty).ok());
+}
+
+TEST_F(AgentStreamTest, ReconnectWithAppliedVersionIsNotSentItAgain) {
+  ASSERT_TRUE(CreatePw(testing::EthernetPw("p1")).ok());
+  uint64_t v1 = 0;
+  {
+    ClientContext ctx;
+    auto stream = Connect(&ctx, "edge-a", "198.51.100.1");
+    ServerMessage msg;
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_welcome());
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_desired_state());
+    ASSERT_EQ(msg.desired_state().pseudowires_size(), 1);
+    v1 = msg.desired_state().version();
+    stream->WritesDone();
+    while (stream->Read(&msg)) {
+    }
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  EXPECT_TRUE(Eventually(
+      [&] { return GetAgent("edge-a").connection_state() == pwire::v1::Agent::DISCONNECTED; }));
+
+  ClientContext ctx;
+  auto stream = agent_stub_->Connect(&ctx);
+  AgentMessage hello;
+  hello.mutable_hello()->set_agent_id("edge-a");
+  hello.mutable_hello()->add_underlay_addresses("198.51.100.1");
+  hello.mutable_hello()->set_applied_version(v1);
+  ASSERT_TRUE(stream->Write(hello));
+  ServerMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  EXPECT_TRUE(Eventually([&] { return GetAgent("edge-a").acked_version() == v1; }));
+  // Nothing is resent: the next message is the state after a real change.
+  ASSERT_TRUE(CreatePw(testing::EthernetPw("p2", "edge-a", "edge-b", "eth2")).ok());
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_desired_state());
+  EXPECT_GT(msg.desired_state().version(), v1);
+  EXPECT_EQ(msg.desired_state().pseudowires_size(), 2);
+  stream->WritesDone();
+  while (stream->Read(&msg)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(AgentStreamTest, ReconnectWithOtherAppliedVersionGetsTheState) {
+  ASSERT_TRUE(CreatePw(testing::EthernetPw("p1")).ok());
+  ClientContext ctx;
+  auto stream = agent_stub_->Connect(&ctx);
+  AgentMessage hello;
+  hello.mutable_hello()->set_agent_id("edge-a");
+  hello.mutable_hello()->add_underlay_addresses("198.51.100.1");
+  hello.mutable_hello()->set_applied_version(12345);  // not what this server sent
+  ASSERT_TRUE(stream->Write(hello));
+  ServerMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_desired_state());
+  EXPECT_EQ(msg.desired_state().pseudowires_size(), 1);
+  stream->WritesDone();
+  while (stream->Read(&msg)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST_F(AgentStreamTest, FirstMessageMustBeHello) {

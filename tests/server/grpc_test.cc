@@ -208,6 +208,35 @@ TEST_F(PwireServiceTest, WatchSendsSnapshotSyncThenChanges) {
   }
 }
 
+TEST_F(PwireServiceTest, WatchFiltersByLabels) {
+  auto labelled = [](const std::string& id, const std::string& iface, const std::string& site) {
+    auto pw = testing::EthernetPw(id, "edge-a", "edge-b", iface);
+    (*pw.mutable_spec()->mutable_labels())["site"] = site;
+    return pw;
+  };
+  ASSERT_TRUE(CreatePw(labelled("even1", "eth1", "even")).ok());
+  ASSERT_TRUE(CreatePw(labelled("odd1", "eth2", "odd")).ok());
+  ClientContext ctx;
+  pwire::v1::WatchRequest req;
+  (*req.mutable_labels())["site"] = "odd";
+  auto reader = stub_->Watch(&ctx, req);
+  pwire::v1::WatchEvent ev;
+  ASSERT_TRUE(reader->Read(&ev));  // the snapshot holds only the matching pseudowire
+  EXPECT_EQ(ev.type(), pwire::v1::WatchEvent::ADDED);
+  EXPECT_EQ(ev.name(), "pseudowires/odd1");
+  ASSERT_TRUE(reader->Read(&ev));
+  EXPECT_EQ(ev.type(), pwire::v1::WatchEvent::SYNC);
+  // A non-matching change is not sent; the next event is the matching one made after it.
+  ASSERT_TRUE(CreatePw(labelled("even2", "eth3", "even")).ok());
+  ASSERT_TRUE(CreatePw(labelled("odd2", "eth4", "odd")).ok());
+  ASSERT_TRUE(reader->Read(&ev));
+  EXPECT_EQ(ev.type(), pwire::v1::WatchEvent::ADDED);
+  EXPECT_EQ(ev.name(), "pseudowires/odd2");
+  ctx.TryCancel();
+  while (reader->Read(&ev)) {
+  }
+}
+
 TEST_F(PwireServiceTest, AgentsAndServerStatus) {
   ClientContext ctx;
   pwire::v1::GetAgentRequest get;
