@@ -24,6 +24,9 @@ absl::StatusOr<std::string> ParseId(absl::string_view name, absl::string_view co
 
 std::string MakeName(absl::string_view collection, absl::string_view id);
 
+// The id of a name already known to be well formed ("collection/id", or a bare id).
+inline std::string IdOf(const std::string& name) { return name.substr(name.find('/') + 1); }
+
 // Error helpers that prefix the field path: "spec.endpoints[0].agent: ...".
 absl::Status InvalidField(absl::string_view path, absl::string_view message);
 absl::Status FailedField(absl::string_view path, absl::string_view message);

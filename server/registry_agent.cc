@@ -1,10 +1,10 @@
 // Registry: agents, the status they report, and the desired state each one gets.
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/names.h"
+#include "server/paging.h"
 #include "server/registry.h"
 #include "spdlog/spdlog.h"
 
@@ -19,8 +19,6 @@ using pwire::v1::PseudowireClass;
 using pwire::v1::WatchEvent;
 
 namespace {
-
-std::string IdOf(const std::string& name) { return name.substr(name.find('/') + 1); }
 
 // Interface name for a pseudowire without one: "pw-{id}", or a stable hash when too long.
 std::string DefaultPwInterface(const std::string& id) {
@@ -119,36 +117,21 @@ absl::StatusOr<Agent> Registry::GetAgent(const std::string& name) const {
 
 absl::StatusOr<pwire::v1::ListAgentsResponse> Registry::ListAgents(
     const pwire::v1::ListAgentsRequest& req) const {
-  if (req.page_size() < 0) return InvalidField("page_size", "must not be negative");
-  std::string start;
-  if (!req.page_token().empty() &&
-      (!absl::WebSafeBase64Unescape(req.page_token(), &start) || start.rfind("a:", 0) != 0)) {
-    return InvalidField("page_token", "not a token this server issued");
-  }
-  if (!start.empty()) start = start.substr(2);
-  int limit = req.page_size() == 0 ? 100 : std::min(req.page_size(), 1000);
+  auto page = Pager::Begin(req.page_size(), req.page_token());
+  if (!page.ok()) return page.status();
   pwire::v1::ListAgentsResponse resp;
   absl::MutexLock lock(&mu_);
-  int total = 0;
   for (const auto& [id, a] : agents_) {
     Agent v = AgentViewLocked(a);
-    bool match = req.connection_state() == Agent::CONNECTION_STATE_UNSPECIFIED ||
-                 v.connection_state() == req.connection_state();
-    for (const auto& [k, val] : req.labels()) {
-      auto it = a.labels().find(k);
-      match = match && it != a.labels().end() && it->second == val;
+    if (req.connection_state() != Agent::CONNECTION_STATE_UNSPECIFIED &&
+        v.connection_state() != req.connection_state()) {
+      continue;
     }
-    if (!match) continue;
-    ++total;
-    if (!start.empty() && id <= start) continue;
-    if (resp.agents_size() < limit) {
-      *resp.add_agents() = std::move(v);
-    } else if (resp.next_page_token().empty()) {
-      resp.set_next_page_token(
-          absl::WebSafeBase64Escape("a:" + IdOf(resp.agents(resp.agents_size() - 1).name())));
-    }
+    if (!MatchesLabels(req.labels(), a.labels())) continue;
+    if (page->Take(id)) *resp.add_agents() = std::move(v);
   }
-  resp.set_total_size(total);
+  resp.set_total_size(page->total_size());
+  resp.set_next_page_token(page->next_page_token());
   return resp;
 }
 

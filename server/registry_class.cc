@@ -1,10 +1,10 @@
 // Registry: pseudowire classes.
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/names.h"
+#include "server/paging.h"
 #include "server/registry.h"
 
 namespace pwire::server {
@@ -50,34 +50,16 @@ absl::StatusOr<PseudowireClass> Registry::GetClass(const std::string& name) cons
 
 absl::StatusOr<pwire::v1::ListPseudowireClassesResponse> Registry::ListClasses(
     const pwire::v1::ListPseudowireClassesRequest& req) const {
-  if (req.page_size() < 0) return InvalidField("page_size", "must not be negative");
-  std::string start;
-  if (!req.page_token().empty() &&
-      (!absl::WebSafeBase64Unescape(req.page_token(), &start) || start.rfind("a:", 0) != 0)) {
-    return InvalidField("page_token", "not a token this server issued");
-  }
-  if (!start.empty()) start = start.substr(2);
-  int limit = req.page_size() == 0 ? 100 : std::min(req.page_size(), 1000);
+  auto page = Pager::Begin(req.page_size(), req.page_token());
+  if (!page.ok()) return page.status();
   pwire::v1::ListPseudowireClassesResponse resp;
   absl::MutexLock lock(&mu_);
-  int total = 0;
   for (const auto& [id, c] : classes_) {
-    bool match = true;
-    for (const auto& [k, v] : req.labels()) {
-      auto it = c.labels().find(k);
-      match = match && it != c.labels().end() && it->second == v;
-    }
-    if (!match) continue;
-    ++total;
-    if (!start.empty() && id <= start) continue;
-    if (resp.classes_size() < limit) {
-      *resp.add_classes() = Redacted(c);
-    } else if (resp.next_page_token().empty()) {
-      resp.set_next_page_token(absl::WebSafeBase64Escape(
-          "a:" + resp.classes(resp.classes_size() - 1).name().substr(kClasses.size() + 1)));
-    }
+    if (!MatchesLabels(req.labels(), c.labels())) continue;
+    if (page->Take(id)) *resp.add_classes() = Redacted(c);
   }
-  resp.set_total_size(total);
+  resp.set_total_size(page->total_size());
+  resp.set_next_page_token(page->next_page_token());
   return resp;
 }
 

@@ -1,10 +1,10 @@
 // Registry: pseudowires (standard methods and Apply).
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/names.h"
+#include "server/paging.h"
 #include "server/registry.h"
 
 namespace pwire::server {
@@ -20,8 +20,6 @@ using pwire::v1::WatchEvent;
 namespace {
 
 constexpr char kRedacted[] = "******";
-
-std::string IdOf(const std::string& name) { return name.substr(name.find('/') + 1); }
 
 // Top-level fields of `a` and `b` (same type) that differ, as "prefix<field>".
 std::vector<std::string> ChangedFields(const google::protobuf::Message& a,
@@ -54,25 +52,6 @@ absl::Status CheckMask(const google::protobuf::FieldMask& mask) {
     }
   }
   return absl::OkStatus();
-}
-
-bool MatchesLabels(const google::protobuf::Map<std::string, std::string>& want,
-                   const google::protobuf::Map<std::string, std::string>& have) {
-  for (const auto& [k, v] : want) {
-    auto it = have.find(k);
-    if (it == have.end() || it->second != v) return false;
-  }
-  return true;
-}
-
-absl::StatusOr<std::string> PageStart(const std::string& token) {
-  if (token.empty()) return std::string();
-  std::string after;
-  if (!absl::WebSafeBase64Unescape(token, &after) || after.rfind("a:", 0) != 0) {
-    return absl::InvalidArgumentError(
-        "page_token: not a token this server issued; pass next_page_token unchanged");
-  }
-  return after.substr(2);
 }
 
 }  // namespace
@@ -129,16 +108,14 @@ absl::StatusOr<Pseudowire> Registry::GetPseudowire(const std::string& name) cons
 
 absl::StatusOr<pwire::v1::ListPseudowiresResponse> Registry::ListPseudowires(
     const pwire::v1::ListPseudowiresRequest& req) const {
-  if (req.page_size() < 0) return InvalidField("page_size", "must not be negative");
-  auto start = PageStart(req.page_token());
-  if (!start.ok()) return start.status();
+  auto page = Pager::Begin(req.page_size(), req.page_token());
+  if (!page.ok()) return page.status();
   std::string agent;
   if (!req.agent().empty()) {
     auto id = ParseId(req.agent(), kAgents, "agent");
     if (!id.ok()) return id.status();
     agent = *id;
   }
-  int limit = req.page_size() == 0 ? 100 : std::min(req.page_size(), 1000);
   pwire::v1::ListPseudowiresResponse resp;
   absl::MutexLock lock(&mu_);
   const std::set<std::string>* on_agent = nullptr;
@@ -147,23 +124,16 @@ absl::StatusOr<pwire::v1::ListPseudowiresResponse> Registry::ListPseudowires(
     auto it = agent_pws_.find(agent);
     on_agent = it == agent_pws_.end() ? &kNone : &it->second;
   }
-  int total = 0;
   for (const auto& [id, pw] : pseudowires_) {
     if (on_agent != nullptr && !on_agent->contains(id)) continue;
     if (!MatchesLabels(req.labels(), pw.spec().labels())) continue;
     if (req.state() != PseudowireStatus::STATE_UNSPECIFIED && StateLocked(pw) != req.state()) {
       continue;
     }
-    ++total;
-    if (id <= *start && !start->empty()) continue;
-    if (resp.pseudowires_size() < limit) {
-      *resp.add_pseudowires() = ViewLocked(pw);
-    } else if (resp.next_page_token().empty()) {
-      resp.set_next_page_token(absl::WebSafeBase64Escape(
-          "a:" + IdOf(resp.pseudowires(resp.pseudowires_size() - 1).name())));
-    }
+    if (page->Take(id)) *resp.add_pseudowires() = ViewLocked(pw);
   }
-  resp.set_total_size(total);
+  resp.set_total_size(page->total_size());
+  resp.set_next_page_token(page->next_page_token());
   return resp;
 }
 
