@@ -96,7 +96,7 @@ class AgentStream final : public grpc::ServerBidiReactor<AgentMessage, ServerMes
                          "unexpected message on the agent stream (a second Hello, or empty)"));
         return;
     }
-    StartRead(&in_);
+    ReadNext();
   }
 
   void OnWriteDone(bool ok) override {
@@ -191,7 +191,7 @@ class AgentStream final : public grpc::ServerBidiReactor<AgentMessage, ServerMes
     }
     SkipIfApplied(id);
     PushDesired();
-    StartRead(&in_);
+    ReadNext();
   }
 
   // A reconnecting agent that already applied the version last sent to it (Hello's
@@ -205,6 +205,14 @@ class AgentStream final : public grpc::ServerBidiReactor<AgentMessage, ServerMes
       last_sent_ = std::move(*sent);
     }
     hub_->registry_->AgentAcked(id, applied_version_);
+  }
+
+  // Reads the next message unless the stream was ended meanwhile (End from another thread,
+  // e.g. a newer stream of the same agent): no operation may follow Finish.
+  void ReadNext() {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || done_) return;
+    StartRead(&in_);
   }
 
   void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
