@@ -65,6 +65,36 @@ class Context {
 bool ParseLabels(const std::vector<std::string>& items, std::map<std::string, std::string>* out,
                  std::string* bad);
 
+// --label KEY=VALUE filter flags into a request's label map; on a malformed item reports a
+// usage error through `ctx` and returns false.
+bool LabelFilter(Context& ctx, const std::vector<std::string>& items,
+                 google::protobuf::Map<std::string, std::string>* out);
+
+// Calls a paginated List method of the stub until the last page and merges every page into
+// *all (repeated fields appended, total_size of the last page). On a failed call reports it
+// through `ctx` (saying `what` failed) and returns false.
+template <typename Request, typename Response>
+bool ListAllPages(Context& ctx, Request request, const std::string& what,
+                  grpc::Status (v1::PwireService::Stub::*method)(grpc::ClientContext*,
+                                                                 const Request&, Response*),
+                  Response* all) {
+  v1::PwireService::Stub* stub = ctx.Stub();
+  if (stub == nullptr) return false;
+  request.set_page_size(1000);
+  do {
+    Response page;
+    grpc::Status status = (stub->*method)(ctx.Call().get(), request, &page);
+    if (!status.ok()) {
+      ctx.Failed(status, what);
+      return false;
+    }
+    request.set_page_token(page.next_page_token());
+    all->MergeFrom(page);
+  } while (!request.page_token().empty());
+  all->clear_next_page_token();
+  return true;
+}
+
 // Builds a YAML mapping from dotted paths and values ("spec.description" -> "x"); values
 // are parsed as YAML ("{a: b}" is a map, "[1, 2]" a list). Errors name the --set item.
 absl::StatusOr<YAML::Node> TreeFromAssignments(const std::vector<std::string>& assignments);

@@ -202,6 +202,18 @@ bool ParseLabels(const std::vector<std::string>& items, std::map<std::string, st
   return true;
 }
 
+bool LabelFilter(Context& ctx, const std::vector<std::string>& items,
+                 google::protobuf::Map<std::string, std::string>* out) {
+  std::map<std::string, std::string> labels;
+  std::string bad;
+  if (!ParseLabels(items, &labels, &bad)) {
+    ctx.Usage(absl::StrCat("--label \"", bad, "\": expected KEY=VALUE"));
+    return false;
+  }
+  out->insert(labels.begin(), labels.end());
+  return true;
+}
+
 void SetPath(const YAML::Node& root, const std::string& dotted, const YAML::Node& node) {
   std::vector<std::string> parts = absl::StrSplit(dotted, '.');
   YAML::Node cur = root;

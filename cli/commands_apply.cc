@@ -128,12 +128,7 @@ void RunWatch(Context& ctx, const WatchFlags& f) {
       return ctx.Usage(absl::StrCat("--kind \"", kind, "\": expected pw, class or agent"));
     }
   }
-  std::map<std::string, std::string> labels;
-  std::string bad;
-  if (!ParseLabels(f.label_filter, &labels, &bad)) {
-    return ctx.Usage(absl::StrCat("--label \"", bad, "\": expected KEY=VALUE"));
-  }
-  request.mutable_labels()->insert(labels.begin(), labels.end());
+  if (!LabelFilter(ctx, f.label_filter, request.mutable_labels())) return;
   request.set_include_status(f.include_status);
   v1::PwireService::Stub* stub = ctx.Stub();
   if (stub == nullptr) return;

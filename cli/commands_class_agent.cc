@@ -175,24 +175,12 @@ void RunClassGet(Context& ctx, const ClassFlags& f) {
 
 void RunClassList(Context& ctx, const ClassFlags& f) {
   v1::ListPseudowireClassesRequest request;
-  std::map<std::string, std::string> labels;
-  std::string bad;
-  if (!ParseLabels(f.label_filter, &labels, &bad)) {
-    return ctx.Usage(absl::StrCat("--label \"", bad, "\": expected KEY=VALUE"));
-  }
-  request.mutable_labels()->insert(labels.begin(), labels.end());
-  request.set_page_size(1000);
-  v1::PwireService::Stub* stub = ctx.Stub();
-  if (stub == nullptr) return;
+  if (!LabelFilter(ctx, f.label_filter, request.mutable_labels())) return;
   v1::ListPseudowireClassesResponse all;
-  do {
-    v1::ListPseudowireClassesResponse page;
-    grpc::Status status = stub->ListPseudowireClasses(ctx.Call().get(), request, &page);
-    if (!status.ok()) return ctx.Failed(status, "list classes");
-    all.mutable_classes()->MergeFrom(page.classes());
-    all.set_total_size(page.total_size());
-    request.set_page_token(page.next_page_token());
-  } while (!request.page_token().empty());
+  if (!ListAllPages(ctx, request, "list classes", &v1::PwireService::Stub::ListPseudowireClasses,
+                    &all)) {
+    return;
+  }
   if (ctx.structured()) return ctx.PrintMessage(all);
   std::vector<v1::PseudowireClass> classes(all.classes().begin(), all.classes().end());
   ctx.out() << ClassTable(classes, ctx.NowSeconds(), ctx.format() == OutputFormat::kWide);
@@ -219,12 +207,7 @@ void RunClassDelete(Context& ctx, const ClassFlags& f) {
 
 void RunAgentList(Context& ctx, const AgentFlags& f) {
   v1::ListAgentsRequest request;
-  std::map<std::string, std::string> labels;
-  std::string bad;
-  if (!ParseLabels(f.label_filter, &labels, &bad)) {
-    return ctx.Usage(absl::StrCat("--label \"", bad, "\": expected KEY=VALUE"));
-  }
-  request.mutable_labels()->insert(labels.begin(), labels.end());
+  if (!LabelFilter(ctx, f.label_filter, request.mutable_labels())) return;
   if (!f.state.empty()) {
     YAML::Node tree(YAML::NodeType::Map);
     tree["connection_state"] = f.state;
@@ -233,18 +216,10 @@ void RunAgentList(Context& ctx, const AgentFlags& f) {
     if (!s.ok()) return ctx.BadInput(s);
     request.set_connection_state(parsed.connection_state());
   }
-  request.set_page_size(1000);
-  v1::PwireService::Stub* stub = ctx.Stub();
-  if (stub == nullptr) return;
   v1::ListAgentsResponse all;
-  do {
-    v1::ListAgentsResponse page;
-    grpc::Status status = stub->ListAgents(ctx.Call().get(), request, &page);
-    if (!status.ok()) return ctx.Failed(status, "list agents");
-    all.mutable_agents()->MergeFrom(page.agents());
-    all.set_total_size(page.total_size());
-    request.set_page_token(page.next_page_token());
-  } while (!request.page_token().empty());
+  if (!ListAllPages(ctx, request, "list agents", &v1::PwireService::Stub::ListAgents, &all)) {
+    return;
+  }
   if (ctx.structured()) return ctx.PrintMessage(all);
   std::vector<v1::Agent> agents(all.agents().begin(), all.agents().end());
   ctx.out() << AgentTable(agents, ctx.NowSeconds(), ctx.format() == OutputFormat::kWide);

@@ -267,12 +267,7 @@ void RunGet(Context& ctx, const PwFlags& f) {
 
 void RunList(Context& ctx, const PwFlags& f) {
   v1::ListPseudowiresRequest request;
-  std::map<std::string, std::string> labels;
-  std::string bad;
-  if (!ParseLabels(f.label_filter, &labels, &bad)) {
-    return ctx.Usage(absl::StrCat("--label \"", bad, "\": expected KEY=VALUE"));
-  }
-  request.mutable_labels()->insert(labels.begin(), labels.end());
+  if (!LabelFilter(ctx, f.label_filter, request.mutable_labels())) return;
   request.set_agent(FullName("agents", f.agent));
   if (!f.state.empty()) {
     YAML::Node tree(YAML::NodeType::Map);
@@ -282,18 +277,11 @@ void RunList(Context& ctx, const PwFlags& f) {
     if (!s.ok()) return ctx.BadInput(s);
     request.set_state(parsed.state());
   }
-  v1::PwireService::Stub* stub = ctx.Stub();
-  if (stub == nullptr) return;
   v1::ListPseudowiresResponse all;
-  request.set_page_size(1000);
-  do {
-    v1::ListPseudowiresResponse page;
-    grpc::Status status = stub->ListPseudowires(ctx.Call().get(), request, &page);
-    if (!status.ok()) return ctx.Failed(status, "list pseudowires");
-    all.mutable_pseudowires()->MergeFrom(page.pseudowires());
-    all.set_total_size(page.total_size());
-    request.set_page_token(page.next_page_token());
-  } while (!request.page_token().empty());
+  if (!ListAllPages(ctx, request, "list pseudowires", &v1::PwireService::Stub::ListPseudowires,
+                    &all)) {
+    return;
+  }
   if (ctx.structured()) return ctx.PrintMessage(all);
   std::vector<v1::Pseudowire> pws(all.pseudowires().begin(), all.pseudowires().end());
   ctx.out() << PseudowireTable(pws, ctx.NowSeconds(), ctx.format() == OutputFormat::kWide);
