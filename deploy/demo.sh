@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pwire demo: a real pseudowire carrying a ping, on this one machine, in network namespaces.
 #
-#   customer A (pwdemo-ca)          site A (pwdemo-a)           site B (pwdemo-b)          customer B (pwdemo-cb)
+#   customer A (pwdemoPID-ca)       site A (pwdemoPID-a)        site B (pwdemoPID-b)       customer B (pwdemoPID-cb)
 #   192.168.50.1 --veth-- cust0 [pwire-agent site-a] 10.99.0.1 ==underlay== 10.99.0.2 [pwire-agent site-b] cust0 --veth-- 192.168.50.2
 #
 # pwire-server (SQLite, unix socket) runs in the root namespace; both agents dial it (a unix
@@ -26,7 +26,11 @@ SERVER=$BUILD/bin/pwire-server
 AGENT=$BUILD/bin/pwire-agent
 DEMO_FILE=$ROOT/deploy/examples/demo.yaml
 export PWIRE_SERVER="unix://$STATE/pwire.sock"
-NS_A=pwdemo-a NS_B=pwdemo-b NS_CA=pwdemo-ca NS_CB=pwdemo-cb
+# Namespace names are unique per run (pwdemo<pid>-a, ...), so that two demos, or a demo and
+# the agent_demo test, never take each other's namespaces; $STATE/ns-prefix keeps the prefix
+# for --down.
+NS_PREFIX=pwdemo$$
+NS_A=$NS_PREFIX-a NS_B=$NS_PREFIX-b NS_CA=$NS_PREFIX-ca NS_CB=$NS_PREFIX-cb
 UNDERLAY_A=10.99.0.1 UNDERLAY_B=10.99.0.2
 CUST_A=192.168.50.1 CUST_B=192.168.50.2
 
@@ -87,6 +91,7 @@ build() {
 make_namespaces() {
   demo_down >/dev/null 2>&1
   mkdir -p "$STATE"
+  echo "$NS_PREFIX" >"$STATE/ns-prefix"
   local ns
   for ns in $NS_A $NS_B $NS_CA $NS_CB; do
     ip netns add $ns || return 1
@@ -218,8 +223,11 @@ demo_down() {
   stop_pid "$STATE/agent-a.pid"
   stop_pid "$STATE/agent-b.pid"
   stop_pid "$STATE/server.pid"
-  local ns
-  for ns in $NS_A $NS_B $NS_CA $NS_CB; do ip netns del $ns 2>/dev/null; done
+  local ns prefix=""
+  [ -f "$STATE/ns-prefix" ] && prefix=$(cat "$STATE/ns-prefix")
+  if [ -n "$prefix" ]; then
+    for ns in "$prefix-a" "$prefix-b" "$prefix-ca" "$prefix-cb"; do ip netns del "$ns" 2>/dev/null; done
+  fi
   rm -rf "$STATE"
   echo "demo lab removed"
 }
