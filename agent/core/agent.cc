@@ -13,6 +13,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr milliseconds kReconcilePeriod{2000};
+constexpr milliseconds kMinReconcileGap{20};
 constexpr milliseconds kReportDelay{100};  // status changes coalesce, then go within 1 s
 constexpr char kVersion[] = "0.1.0";
 
@@ -142,7 +143,7 @@ absl::Status Agent::Start() {
       RequestReconcile();
     });
   });
-  RebuildDesired();
+  RebuildDesired({});
   auto applied = Reconcile();
   spdlog::info("start: adopted data plane state, {} actions applied", applied.size());
   periodic_ = loop_.ScheduleAt(loop_.Now() + kReconcilePeriod, [this] {
@@ -152,8 +153,8 @@ absl::Status Agent::Start() {
   return absl::OkStatus();
 }
 
-void Agent::RebuildDesired() {
-  desired_ = server_desired_;
+void Agent::RebuildDesired(DesiredSnapshot from_server) {
+  desired_ = std::move(from_server);  // One copy of the desired state, not two.
   for (const auto& [name, pw] : local_) desired_.pseudowires[name] = pw;
   if (dp_.GetCapabilities().managed_tunnels) {
     // Static tunnels ride a socket the agent opens too: every L2TP socket then shares the
@@ -212,9 +213,8 @@ void Agent::OnDesiredState(const v1::DesiredState& state) {
   DesiredSnapshot snap = FromProto(state, errors);
   spdlog::info("desired state version={} pseudowires={} errors={}", state.version(),
                snap.pseudowires.size(), errors.size());
-  server_desired_ = std::move(snap);
   have_server_state_ = true;
-  RebuildDesired();
+  RebuildDesired(std::move(snap));
   applied_version_ = state.version();
   v1::AgentMessage m;
   if (errors.empty()) {
@@ -238,26 +238,35 @@ void Agent::OnDesiredState(const v1::DesiredState& state) {
 void Agent::RequestReconcile() {
   if (reconcile_pending_) return;
   reconcile_pending_ = true;
-  loop_.Post([this] {
-    reconcile_pending_ = false;
-    Reconcile();
-  });
+  // Under a burst of events (thousands of sessions coming up), one reconcile covers many:
+  // each is O(pseudowires), so they are spaced by at least kMinReconcileGap and 4 times the
+  // last one's duration (the protocol keeps most of the loop's time).
+  const base::Instant at =
+      last_reconcile_ + std::max<base::Duration>(kMinReconcileGap, 4 * last_reconcile_took_);
+  if (loop_.Now() >= at) {
+    loop_.Post([this] {
+      reconcile_pending_ = false;
+      Reconcile();
+    });
+  } else {
+    loop_.ScheduleAt(at, [this] {
+      reconcile_pending_ = false;
+      Reconcile();
+    });
+  }
 }
 
 std::vector<AppliedAction> Agent::Reconcile() {
+  last_reconcile_ = loop_.Now();
   std::vector<AppliedAction> applied;
   for (int round = 0; round < 4; ++round) {
-    ObservedState obs;
-    obs.tunnels = cp_.tunnels();
-    obs.sessions = cp_.sessions();
     auto snap = dp_.List();
     if (!snap.ok()) {
       spdlog::error("dataplane list: {}", snap.status().ToString());
       break;
     }
-    obs.dataplane = std::move(*snap);
-    dp_snapshot_ = obs.dataplane;
-    auto plan = Plan(desired_, obs);
+    dp_snapshot_ = std::move(*snap);
+    auto plan = Plan(desired_, ObservedView{cp_.tunnels(), cp_.sessions(), dp_snapshot_});
     if (!have_server_state_) {
       // Until the server's first desired state arrives, what exists is adopted as it is:
       // nothing is removed (a restarted agent keeps forwarding).
@@ -296,6 +305,7 @@ std::vector<AppliedAction> Agent::Reconcile() {
     if (!progress || !only_dataplane) break;
   }
   if (auto snap = dp_.List(); snap.ok()) dp_snapshot_ = std::move(*snap);
+  last_reconcile_took_ = loop_.Now() - last_reconcile_;
   ReportChanges();
   if (!periodic_) {
     periodic_ = loop_.ScheduleAt(loop_.Now() + kReconcilePeriod, [this] {

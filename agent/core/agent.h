@@ -68,7 +68,8 @@ class Agent {
   v1::EndpointStatus EndpointStatusFor(const DesiredPseudowire& pw) const;
   void ReportChanges();
   void ScheduleCounters();
-  void RebuildDesired();
+  // desired_ = the server's snapshot plus the local pseudowires.
+  void RebuildDesired(DesiredSnapshot from_server);
   bool Send(v1::AgentMessage msg);
   // Pseudowire name of each (tunnel id, local session id) this agent runs.
   std::map<std::pair<uint32_t, uint32_t>, std::string> SessionNames() const;
@@ -81,7 +82,6 @@ class Agent {
   bool connected_ = false;
   bool have_server_state_ = false;
 
-  DesiredSnapshot server_desired_;
   std::map<std::string, DesiredPseudowire> local_;  // from the config file
   DesiredSnapshot desired_;                         // server's + local
   std::atomic<uint64_t> applied_version_{0};
@@ -90,6 +90,8 @@ class Agent {
   std::map<std::string, std::string> last_error_;  // per pseudowire, from the applier
   std::map<std::string, std::string> reported_;    // per pseudowire, last status sent
   bool reconcile_pending_ = false;
+  base::Instant last_reconcile_{};
+  base::Duration last_reconcile_took_{};
   bool report_pending_ = false;
   EventLoop::TimerId periodic_ = 0;
   EventLoop::TimerId counters_timer_ = 0;

@@ -119,6 +119,10 @@ l2tp::ControlConnectionParams ParamsFor(const ControlParams& c) {
 constexpr std::chrono::milliseconds kBackoffInitial{1000};
 constexpr std::chrono::milliseconds kBackoffMax{16000};
 
+std::string IncomingKey(const std::string& peer, const std::string& remote_end_id) {
+  return absl::StrCat(peer, "|", remote_end_id);
+}
+
 std::string RequestKey(uint32_t ccid, const std::string& remote_end_id) {
   return absl::StrCat(ccid, "/", remote_end_id);
 }
@@ -447,11 +451,17 @@ l2tp::SessionDecision L2tpControlPlane::OnIncomingSession(const l2tp::IncomingSe
   no.result = 5;  // §5.4.2: no facilities for it (permanent): nothing desired matches.
   if (desired_ == nullptr) return no;
   IpAddress peer = FromPeer(req.peer);
-  for (const auto& [name, pw] : desired_->pseudowires) {
-    if (pw.is_static || pw.tunnel.peer != peer.ToString()) continue;
-    if (std::string(pw.remote_end_id.begin(), pw.remote_end_id.end()) != req.remote_end_id) {
-      continue;
-    }
+  auto candidates = incoming_.find(IncomingKey(peer.ToString(), req.remote_end_id));
+  if (candidates == incoming_.end()) {
+    ++extra_.refused_sessions;
+    spdlog::warn("l2tp: refused session from {} remote end id '{}': no desired pseudowire",
+                 req.peer.ToString(), req.remote_end_id);
+    return no;
+  }
+  for (const std::string& name : candidates->second) {
+    auto it = desired_->pseudowires.find(name);
+    if (it == desired_->pseudowires.end()) continue;
+    const DesiredPseudowire& pw = it->second;
     if (static_cast<uint16_t>(pw.session.pw_type) != req.pw_type) {
       no.result = 14;  // §5.4.2: unsupported PW type (for this binding)
       continue;
@@ -634,6 +644,13 @@ ControlPlaneStats L2tpControlPlane::stats() const {
 void L2tpControlPlane::SetDesired(const DesiredSnapshot* desired) {
   desired_ = desired;
   backoff_.clear();  // New desired state: what failed may work now.
+  incoming_.clear();
+  if (desired_ == nullptr) return;
+  for (const auto& [name, pw] : desired_->pseudowires) {
+    if (pw.is_static) continue;
+    std::string id(pw.remote_end_id.begin(), pw.remote_end_id.end());
+    incoming_[IncomingKey(pw.tunnel.peer, id)].push_back(name);
+  }
 }
 
 void L2tpControlPlane::Failed(const std::string& key) {

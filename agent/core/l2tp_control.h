@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "agent/core/config.h"
 #include "agent/core/control_plane.h"
@@ -103,7 +105,10 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   std::map<uint32_t, Socket> sockets_;  // by tunnel id
   std::map<std::string, std::string> last_error_;
   ControlPlaneStats extra_;
-  std::map<std::string, Backoff> backoff_;  // by tunnel key string or pseudowire name
+  std::map<std::string, Backoff> backoff_;
+  // Desired dynamic pseudowires by "peer|remote end id": what an incoming ICRQ may match.
+  std::unordered_map<std::string, std::vector<std::string>>
+      incoming_;  // by tunnel key string or pseudowire name
   // Tunnel key string of the SCCRQs we sent, until established.
   std::map<uint32_t, std::string> opening_;
 };

@@ -16,14 +16,14 @@ struct Wanted {
 };
 
 // Finds the observed tunnel an initiator would use for `key` (not one being closed).
-const ObservedTunnel* FindTunnel(const ObservedState& obs, const TunnelKey& key) {
+const ObservedTunnel* FindTunnel(const ObservedView& obs, const TunnelKey& key) {
   for (const auto& [id, t] : obs.tunnels) {
     if (t.key == key && t.state != LinkState::kClosing) return &t;
   }
   return nullptr;
 }
 
-void PlanDynamic(const DesiredPseudowire& pw, const ObservedState& obs, Wanted& wanted,
+void PlanDynamic(const DesiredPseudowire& pw, const ObservedView& obs, Wanted& wanted,
                  std::set<TunnelKey>& opening, std::vector<Action>& opens) {
   auto s = obs.sessions.find(pw.name);
   if (s != obs.sessions.end() && SessionCompatible(s->second.opened_with, pw)) {
@@ -46,7 +46,7 @@ void PlanDynamic(const DesiredPseudowire& pw, const ObservedState& obs, Wanted& 
 }
 
 // CDN for sessions no longer desired, or needing renegotiation.
-std::vector<Action> PlanCdns(const DesiredSnapshot& desired, const ObservedState& obs) {
+std::vector<Action> PlanCdns(const DesiredSnapshot& desired, const ObservedView& obs) {
   std::vector<Action> out;
   for (const auto& [name, s] : obs.sessions) {
     auto d = desired.pseudowires.find(name);
@@ -58,7 +58,7 @@ std::vector<Action> PlanCdns(const DesiredSnapshot& desired, const ObservedState
 }
 
 // StopCCN for control connections with no session that stays and no desired use.
-std::vector<Action> PlanStopCcns(const DesiredSnapshot& desired, const ObservedState& obs) {
+std::vector<Action> PlanStopCcns(const DesiredSnapshot& desired, const ObservedView& obs) {
   std::map<uint32_t, int> live;  // per tunnel, sessions that stay
   for (const auto& [name, s] : obs.sessions) {
     auto d = desired.pseudowires.find(name);
@@ -86,9 +86,8 @@ std::vector<Action> PlanStopCcns(const DesiredSnapshot& desired, const ObservedS
 }
 
 // Data plane objects that should not exist, or differ: sessions first, then tunnels.
-void PlanDataplaneRemovals(const Wanted& wanted, const ObservedState& obs,
-                           std::vector<Action>& plan, std::set<SessionKey>& present,
-                           std::set<uint32_t>& tunnels_present) {
+void PlanDataplaneRemovals(const Wanted& wanted, const ObservedView& obs, std::vector<Action>& plan,
+                           std::set<SessionKey>& present, std::set<uint32_t>& tunnels_present) {
   for (const auto& s : obs.dataplane.sessions) {
     SessionKey k{s.tunnel_id, s.local_session_id};
     auto w = wanted.sessions.find(k);
@@ -134,7 +133,11 @@ dataplane::SessionConfig SessionConfigFor(const DesiredPseudowire& pw, const Obs
   return c;
 }
 
-std::vector<Action> Plan(const DesiredSnapshot& desired, const ObservedState& obs) {
+std::vector<Action> Plan(const DesiredSnapshot& desired, const ObservedState& observed) {
+  return Plan(desired, ObservedView{observed.tunnels, observed.sessions, observed.dataplane});
+}
+
+std::vector<Action> Plan(const DesiredSnapshot& desired, const ObservedView& obs) {
   Wanted wanted;
   std::set<TunnelKey> opening;
   std::vector<Action> opens;

@@ -49,6 +49,14 @@ struct ObservedState {
   dataplane::Snapshot dataplane;
 };
 
+// The same, referring to state held elsewhere (the agent plans over its control plane's maps
+// without copying them: a copy per reconcile is O(sessions)).
+struct ObservedView {
+  const std::map<uint32_t, ObservedTunnel>& tunnels;
+  const std::map<std::string, ObservedSession>& sessions;
+  const dataplane::Snapshot& dataplane;
+};
+
 namespace action {
 struct OpenTunnel {  // SCCRQ (RFC 3931 §3.3)
   TunnelKey key;
@@ -96,5 +104,6 @@ dataplane::SessionConfig SessionConfigFor(const DesiredPseudowire& pw, const Obs
 // The plan. Order: data plane removals (sessions, then tunnels), CDNs, StopCCNs, data plane
 // programming (tunnels, then sessions), SCCRQs, ICRQs.
 std::vector<Action> Plan(const DesiredSnapshot& desired, const ObservedState& observed);
+std::vector<Action> Plan(const DesiredSnapshot& desired, const ObservedView& observed);
 
 }  // namespace pwire::agent

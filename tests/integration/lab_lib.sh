@@ -135,7 +135,7 @@ lab_start_agent() {
   local addr=${LAB_ADDR[$site]}
   # shellcheck disable=SC2086
   ip netns exec "$P-$site" "$LAB_BUILD/bin/pwire-agent" --agent-id "$site" \
-    --server "$PWIRE_SERVER" --underlay "$addr" --dataplane userspace \
+    --server "$PWIRE_SERVER" --underlay "$addr" --dataplane "${LAB_DATAPLANE:-userspace}" \
     --metrics-listen "$addr:9102" --state-dir "$LAB_DIR/state-$site" --status-interval 1 \
     $LAB_AGENT_FLAGS "$@" >>"$LAB_DIR/agent-$site.log" 2>&1 &
   LAB_PID[$site]=$!
