@@ -37,6 +37,10 @@ lab_cleanup() {
     local f
     for f in "$LAB_DIR"/*.log; do
       [ -f "$f" ] || continue
+      if grep -q "ERROR: AddressSanitizer\|runtime error" "$f"; then
+        echo "--- sanitizer report in $f"
+        grep -m1 -A30 "ERROR: AddressSanitizer\|runtime error" "$f"
+      fi
       echo "--- last lines of $f"
       tail -40 "$f"
     done
