@@ -239,10 +239,10 @@ void Agent::RequestReconcile() {
   if (reconcile_pending_) return;
   reconcile_pending_ = true;
   // Under a burst of events (thousands of sessions coming up), one reconcile covers many:
-  // each is O(pseudowires), so they are spaced by at least kMinReconcileGap and 4 times the
+  // each is O(pseudowires), so they are spaced by at least kMinReconcileGap and 8 times the
   // last one's duration (the protocol keeps most of the loop's time).
   const base::Instant at =
-      last_reconcile_ + std::max<base::Duration>(kMinReconcileGap, 4 * last_reconcile_took_);
+      last_reconcile_ + std::max<base::Duration>(kMinReconcileGap, 8 * last_reconcile_took_);
   if (loop_.Now() >= at) {
     loop_.Post([this] {
       reconcile_pending_ = false;

@@ -1,7 +1,9 @@
 // The pure plan function. See reconciler.h.
 #include "agent/core/reconciler.h"
 
+#include <functional>
 #include <set>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 
@@ -113,14 +115,33 @@ void PlanDataplaneRemovals(const Wanted& wanted, const ObservedView& obs, std::v
 
 }  // namespace
 
-bool SessionCompatible(const DesiredPseudowire& had, const DesiredPseudowire& want) {
-  const auto& a = had.session;
-  const auto& b = want.session;
-  return had.tunnel == want.tunnel && had.remote_end_id == want.remote_end_id &&
-         had.cookie_length == want.cookie_length && a.pw_type == b.pw_type &&
-         a.sublayer == b.sublayer && a.send_seq == b.send_seq && a.recv_seq == b.recv_seq &&
-         a.ifname == b.ifname && a.mtu == b.mtu && a.attach == b.attach && a.vlan_id == b.vlan_id &&
-         a.reorder_timeout == b.reorder_timeout;
+SessionShape::SessionShape(const DesiredPseudowire& pw) {
+  // Combines field hashes (no allocation: Plan computes this per pseudowire and round).
+  uint64_t h = 0;
+  auto mix = [&h](uint64_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+  auto str = [&mix](std::string_view v) { mix(std::hash<std::string_view>{}(v)); };
+  const auto& t = pw.tunnel;
+  const auto& c = pw.session;
+  str(t.local);
+  str(t.peer);
+  str(t.klass);
+  mix(static_cast<uint64_t>(t.encap) << 32 | uint64_t{t.peer_port} << 1 | uint64_t{t.is_static});
+  str(std::string_view(reinterpret_cast<const char*>(pw.remote_end_id.data()),
+                       pw.remote_end_id.size()));
+  mix(pw.cookie_length);
+  mix(static_cast<uint64_t>(c.pw_type) << 8 | static_cast<uint64_t>(c.sublayer) << 4 |
+      uint64_t{c.send_seq} << 1 | uint64_t{c.recv_seq});
+  str(c.ifname);
+  mix(static_cast<uint64_t>(c.mtu));
+  mix(static_cast<uint64_t>(c.attach.kind));
+  str(c.attach.name);
+  mix(c.vlan_id);
+  mix(static_cast<uint64_t>(c.reorder_timeout.count()));
+  fingerprint = h;
+}
+
+bool SessionCompatible(const SessionShape& had, const DesiredPseudowire& want) {
+  return had == SessionShape(want);
 }
 
 dataplane::SessionConfig SessionConfigFor(const DesiredPseudowire& pw, const ObservedSession& s) {

@@ -28,6 +28,15 @@ struct ObservedTunnel {
   dataplane::TunnelConfig config;
 };
 
+// What of a desired pseudowire a running session depends on (negotiated or programmed), as
+// a 64-bit fingerprint: an observed session keeps this, not a copy of the pseudowire.
+struct SessionShape {
+  SessionShape() = default;
+  SessionShape(const DesiredPseudowire& pw);  // NOLINT(google-explicit-constructor)
+  uint64_t fingerprint = 0;
+  bool operator==(const SessionShape&) const = default;
+};
+
 // A dynamic session (RFC 3931 §7.3/§7.4) bound to a pseudowire by its Remote End ID.
 struct ObservedSession {
   std::string pw;  // "pseudowires/{id}"
@@ -38,9 +47,9 @@ struct ObservedSession {
   std::vector<uint8_t> peer_cookie;  // what the peer assigned (we send)
   LinkState state = LinkState::kConnecting;
   bool peer_circuit_active = true;  // the peer's Circuit Status (RFC 3931 §5.4.5)
-  // The desired values the session was opened or accepted with; a change that needs new
-  // negotiation (type, sublayer, sequencing, tunnel) closes and reopens it.
-  DesiredPseudowire opened_with;
+  // The desired values the session was opened or accepted with (their fingerprint); a change
+  // that needs new negotiation (type, sublayer, sequencing, tunnel) closes and reopens it.
+  SessionShape opened_with;
 };
 
 struct ObservedState {
@@ -96,7 +105,7 @@ std::string ActionToString(const Action& a);
 
 // Whether a session opened with `had` can keep running for `want` (nothing negotiated or
 // programmed differs).
-bool SessionCompatible(const DesiredPseudowire& had, const DesiredPseudowire& want);
+bool SessionCompatible(const SessionShape& had, const DesiredPseudowire& want);
 
 // The data plane session config for an established dynamic session.
 dataplane::SessionConfig SessionConfigFor(const DesiredPseudowire& pw, const ObservedSession& s);
