@@ -73,7 +73,9 @@ class AgentStream final : public grpc::ServerBidiReactor<AgentMessage, ServerMes
                          "the first message on the stream must be a Hello"));
         return;
       }
-      OnHello(in_.hello());
+      // A copy: once registered, the next read reuses in_ while OnHello may still run.
+      const pwire::v1::Hello hello = in_.hello();
+      OnHello(hello);
       return;  // the next read starts once the registry has the agent
     }
     switch (in_.message_case()) {

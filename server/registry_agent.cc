@@ -178,7 +178,8 @@ void Registry::AgentConnected(const pwire::v1::Hello& hello, const std::string& 
     }
   }
   if (auto s = ValidateLabels(hello.labels(), "hello.labels"); !s.ok()) return reply(s);
-  const std::string& id = hello.agent_id();
+  // A copy: `reply` may start the stream's next read, which reuses the message holding hello.
+  const std::string id = hello.agent_id();
   Agent next;
   next.set_name(MakeName(kAgents, id));
   next.set_hostname(hello.hostname());
