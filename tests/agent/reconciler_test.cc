@@ -103,7 +103,7 @@ std::vector<Case> Cases() {
   uint32_t st = s1.tunnel_config.local_tunnel_id;
 
   std::vector<Case> cases;
-  cases.push_back({"EmptyIsEmpty", {}, {}, {}});
+  cases.push_back({"EmptyIsEmpty", Desire({}), {}, {}});
   cases.push_back(
       {"StaticFromScratchProgramsTunnelThenSessions",
        Desire({s1, s2}),
@@ -116,7 +116,7 @@ std::vector<Case> Cases() {
     cases.push_back({"StaticConvergedIsEmpty", Desire({s1}), o, {}});
     cases.push_back(
         {"StaticDeletedRemovesSessionThenTunnel",
-         {},
+         Desire({}),
          o,
          {"remove-session " + std::to_string(st) + "/100", "remove-tunnel " + std::to_string(st)}});
     auto changed = s1;
@@ -154,7 +154,7 @@ std::vector<Case> Cases() {
     o.dataplane.sessions = {SessionConfigFor(d1, o.sessions[d1.name])};
     cases.push_back({"DynamicConvergedIsEmpty", Desire({d1}), o, {}});
     cases.push_back({"DeletedDynamicSendsCdnAndStopCcnAndRemovesDataplane",
-                     {},
+                     Desire({}),
                      o,
                      {"remove-session 7/55", "remove-tunnel 7", "close-session pseudowires/d1",
                       "close-tunnel 7"}});
@@ -180,13 +180,13 @@ std::vector<Case> Cases() {
                           LinkState::kEstablished, /*peer=*/true);
     cases.push_back(
         {"PeerTunnelKeptForDesiredResponderSession", Desire({r1}), o, {"program-tunnel"}});
-    cases.push_back({"PeerTunnelClosedWhenNothingDesired", {}, o, {"close-tunnel 9"}});
+    cases.push_back({"PeerTunnelClosedWhenNothingDesired", Desire({}), o, {"close-tunnel 9"}});
   }
   {
     ObservedState o;
     o.tunnels[7] = Tunnel(7, d1.tunnel, LinkState::kClosing);
     o.sessions[d1.name] = Session(d1, 7, 55, LinkState::kClosing);
-    cases.push_back({"ClosingObjectsNotClosedTwice", {}, o, {}});
+    cases.push_back({"ClosingObjectsNotClosedTwice", Desire({}), o, {}});
     cases.push_back({"ClosingTunnelNotReusedForNewSession",
                      Desire({d2}),
                      o,
@@ -197,7 +197,7 @@ std::vector<Case> Cases() {
     dataplane::TunnelConfig stray;
     stray.local_tunnel_id = 4242;
     o.dataplane.tunnels = {stray};
-    cases.push_back({"StrayDataplaneTunnelRemoved", {}, o, {"remove-tunnel 4242"}});
+    cases.push_back({"StrayDataplaneTunnelRemoved", Desire({}), o, {"remove-tunnel 4242"}});
   }
   return cases;
 }
