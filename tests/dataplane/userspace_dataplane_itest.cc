@@ -273,9 +273,8 @@ TEST_F(UserspaceDataplaneTest, ReportsTunnelClosedWhenTheManagedSocketShutsDown)
 // 01020304 and the default sublayer numbered `seq`, carrying a frame whose payload is `marker`.
 void SendSequenced(int udp, uint32_t seq, uint8_t marker) {
   std::vector<uint8_t> p = {0, 3, 0, 0, 0, 0, 1, 44, 1, 2, 3, 4};
-  uint32_t word = htonl(0x40000000u | seq);
-  const auto* w = reinterpret_cast<const uint8_t*>(&word);
-  p.insert(p.end(), w, w + 4);
+  const uint32_t word = 0x40000000u | seq;  // network order, byte by byte
+  for (int shift = 24; shift >= 0; shift -= 8) p.push_back(static_cast<uint8_t>(word >> shift));
   std::vector<uint8_t> frame(60, 0);
   std::memset(frame.data(), 0xFF, 6);
   frame[6] = 0x02;
