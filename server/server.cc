@@ -101,6 +101,11 @@ absl::StatusOr<std::unique_ptr<PwireServer>> PwireServer::Start(ServerOptions op
   builder.RegisterService(s->pwire_service_.get());
   builder.RegisterService(s->agent_service_.get());
   builder.SetMaxReceiveMessageSize(64 << 20);
+  // Agents send HTTP/2 keepalive pings every 10 s on their long-lived stream (so a dead link is
+  // noticed); gRPC's server default (one ping per 5 min) answers them with GOAWAY
+  // "too_many_pings" and cuts every agent off about once a minute. Accept one every 5 s.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ",
