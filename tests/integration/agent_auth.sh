@@ -8,14 +8,7 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh"
 lab_init "${1:?usage: agent_auth.sh BUILD_DIR}"
 
-lab_site a 1
-lab_site b 2
-lab_customer a
-lab_customer b
-lab_start_server
-lab_start_agent a
-lab_start_agent b
-lab_wait_connected 2
+lab_two_sites
 # Capture the underlay to show the messages really carry an HMAC-SHA1 Message Digest.
 ip netns exec "$P-a" tcpdump -i ul0 --immediate-mode -U -w "$LAB_DIR/ul.pcap" udp port 1701 >"$LAB_DIR/tcpdump.log" 2>&1 &
 LAB_PID[tcpdump]=$!

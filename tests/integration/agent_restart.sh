@@ -7,19 +7,8 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh"
 lab_init "${1:?usage: agent_restart.sh BUILD_DIR}"
 
-lab_site a 1
-lab_site b 2
-lab_customer a
-lab_customer b
-lab_start_server
-lab_start_agent a
-lab_start_agent b
-lab_wait_connected 2
-lab_yaml_class "$LAB_DIR/pw.yaml"
-lab_yaml_pw "$LAB_DIR/pw.yaml" r1 a b cust0
-lab_pwctl apply -f "$LAB_DIR/pw.yaml" >/dev/null || lab_fail "pwctl apply"
-lab_wait 10 "r1 UP" lab_pw_is r1 UP || lab_fail "r1 not UP: $(lab_pwctl pw get r1)"
-lab_wait_ping a b 10 || lab_fail "no ping across r1"
+lab_two_sites
+lab_pw_up r1
 
 for victim in a b; do
   lab_log "kill -9 agent $victim"

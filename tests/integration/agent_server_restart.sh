@@ -6,19 +6,8 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh"
 lab_init "${1:?usage: agent_server_restart.sh BUILD_DIR}"
 
-lab_site a 1
-lab_site b 2
-lab_customer a
-lab_customer b
-lab_start_server
-lab_start_agent a
-lab_start_agent b
-lab_wait_connected 2
-lab_yaml_class "$LAB_DIR/pw.yaml"
-lab_yaml_pw "$LAB_DIR/pw.yaml" s1 a b cust0
-lab_pwctl apply -f "$LAB_DIR/pw.yaml" >/dev/null || lab_fail "pwctl apply"
-lab_wait 10 "s1 UP" lab_pw_is s1 UP || lab_fail "s1 not UP: $(lab_pwctl pw get s1)"
-lab_wait_ping a b 10 || lab_fail "no ping across s1"
+lab_two_sites
+lab_pw_up s1
 
 lab_log "kill -9 pwire-server"
 lab_stop_server KILL

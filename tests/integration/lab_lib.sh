@@ -266,3 +266,28 @@ lab_yaml_pw() {
         - agent: {agent: agents/$s2$c2}
 YAML
 }
+
+# The two-site lab most scenarios start from: sites a and b with a customer behind each, the
+# server, and both agents connected.
+lab_two_sites() {
+  lab_site a 1
+  lab_site b 2
+  lab_customer a
+  lab_customer b
+  lab_start_server
+  lab_start_agent a
+  lab_start_agent b
+  lab_wait_connected 2
+}
+
+# Applies one Ethernet pseudowire NAME between a and b on customer port cust0 (class lines as
+# lab_yaml_class takes them), then waits for it to be UP and for a ping to cross it.
+lab_pw_up() {  # NAME [CLASS_LINE...]
+  local name=$1
+  shift
+  lab_yaml_class "$LAB_DIR/pw.yaml" "$@"
+  lab_yaml_pw "$LAB_DIR/pw.yaml" "$name" a b cust0
+  lab_pwctl apply -f "$LAB_DIR/pw.yaml" >/dev/null || lab_fail "pwctl apply"
+  lab_wait 10 "$name UP" lab_pw_is "$name" UP || lab_fail "$name not UP: $(lab_pwctl pw get "$name")"
+  lab_wait_ping a b 10 || lab_fail "no ping across $name"
+}
