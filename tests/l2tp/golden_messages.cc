@@ -228,6 +228,50 @@ std::vector<Golden> GoldenV3Messages() {
                "800a 0000 003f 11111111"
                "800a 0000 0040 22222222"
                "8008 0000 0047 0005"});
+  // The pseudowire AVPs: Frame Relay 85 (RFC 4591), ATM 86-88 (RFC 4454), RFC 4667 89-91,
+  // RFC 4623 94-95, in the messages that carry them.
+  g.push_back({"v3 ICRQ pseudowire AVPs", V3(0x1234, 12, 9),
+               B(T::kIcrq)
+                   .Add<avp::LocalSessionId>(0x33333333)
+                   .Add<avp::RemoteSessionId>(0)
+                   .Add<avp::PwType>(1)
+                   .Add<avp::RemoteEndId>(Str("pw-2"))
+                   .Add<avp::FrHeaderLength>(2)
+                   .Add<avp::AtmMaxConcatenatedCells>(28)
+                   .Add<avp::OamEmulationRequired>({})
+                   .Add<avp::AttachmentGroupId>(Str("ag1"))
+                   .Add<avp::LocalEndId>(Str("le1"))
+                   .Add<avp::InterfaceMtu>(1500)
+                   .Add<avp::Mru>(1500)
+                   .Add<avp::Mrru>(1600)
+                   .Build(),
+               "c803 007a 00001234 000c 0009"
+               "8008 0000 0000 000a"
+               "800a 0000 003f 33333333"
+               "800a 0000 0040 00000000"
+               "8008 0000 0044 0001"
+               "800a 0000 0042 70772d32"
+               "8008 0000 0055 0002"
+               "8008 0000 0056 001c"
+               "8006 0000 0057"
+               "8009 0000 0059 616731"
+               "8009 0000 005a 6c6531"
+               "0008 0000 005b 05dc"
+               "8008 0000 005e 05dc"
+               "8008 0000 005f 0640"});
+  g.push_back({"v3 SLI ATM alarm", V3(0x1234, 13, 9),
+               B(T::kSli)
+                   .Add<avp::LocalSessionId>(0x33333333)
+                   .Add<avp::RemoteSessionId>(0x44444444)
+                   .Add<avp::CircuitStatus>(0)
+                   .Add<avp::AtmAlarmStatus>({1, 2})
+                   .Build(),
+               "c803 003a 00001234 000d 0009"
+               "8008 0000 0000 0010"
+               "800a 0000 003f 33333333"
+               "800a 0000 0040 44444444"
+               "8008 0000 0047 0000"
+               "800a 0000 0058 0001 0002"});
   g.push_back({"v3 ACK", V3(0x1234, 10, 9), B(T::kAck).Build(),
                "c803 0014 00001234 000a 0009"
                "8008 0000 0000 0014"});
