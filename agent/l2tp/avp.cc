@@ -96,6 +96,26 @@ absl::StatusOr<AvpValue> DecodeFixedStruct(ValueKind kind, std::span<const uint8
 
 }  // namespace
 
+absl::StatusOr<RawAvp> ReadRawAvp(Reader& r) {
+  uint16_t flags_length = 0;
+  RawAvp avp;
+  if (!r.ReadU16(flags_length) || !r.ReadU16(avp.vendor_id) || !r.ReadU16(avp.attribute)) {
+    return absl::InvalidArgumentError("truncated AVP header");
+  }
+  const size_t length = flags_length & kAvpLengthMask;
+  if (length < kAvpHeaderSize) {
+    return absl::InvalidArgumentError(absl::StrCat("AVP ", avp.attribute, " Length ", length));
+  }
+  if (!r.ReadBytes(length - kAvpHeaderSize, avp.value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AVP ", avp.attribute, " Length ", length, " runs past the message"));
+  }
+  avp.mandatory = (flags_length & kAvpFlagMandatory) != 0;
+  avp.hidden = (flags_length & kAvpFlagHidden) != 0;
+  avp.reserved_bits = (flags_length & kAvpFlagsReserved) != 0;
+  return avp;
+}
+
 size_t DigestLength(DigestType type) { return type == DigestType::kHmacSha1 ? 20 : 16; }
 
 absl::StatusOr<AvpValue> DecodeValue(ValueKind kind, std::span<const uint8_t> bytes,

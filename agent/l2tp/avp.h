@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "pwire/base/bytes.h"
 
 namespace pwire::l2tp {
 
@@ -128,6 +129,29 @@ struct Avp {
   AvpValue value;
   friend bool operator==(const Avp&, const Avp&) = default;
 };
+
+// AVP framing (RFC 3931 §5.1, RFC 2661 §4.1): M and H bits, 4 reserved bits and a 10-bit
+// Length, then Vendor ID and Attribute Type, then the value.
+inline constexpr size_t kAvpHeaderSize = 6;
+inline constexpr size_t kMaxAvpLength = 1023;
+inline constexpr uint16_t kAvpFlagMandatory = 0x8000;
+inline constexpr uint16_t kAvpFlagHidden = 0x4000;
+inline constexpr uint16_t kAvpFlagsReserved = 0x3c00;
+inline constexpr uint16_t kAvpLengthMask = 0x03ff;
+
+// One AVP as framed on the wire, before its value is interpreted; `value` points into the
+// packet.
+struct RawAvp {
+  bool mandatory = false;
+  bool hidden = false;
+  bool reserved_bits = false;
+  uint16_t vendor_id = 0;
+  uint16_t attribute = 0;
+  std::span<const uint8_t> value;
+};
+// Reads the next AVP; an error if its header is truncated or its Length is below the header
+// size or runs past the end.
+absl::StatusOr<RawAvp> ReadRawAvp(base::Reader& r);
 
 // Decodes the value bytes of an AVP into `kind`, checking lengths against [min, max]
 // (checked for string, bytes and list kinds; fixed for the others).

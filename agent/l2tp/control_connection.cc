@@ -14,11 +14,6 @@ namespace {
 
 constexpr size_t kNonceLength = 16;
 
-ResultCode Result(uint16_t result, std::optional<uint16_t> error = std::nullopt,
-                  std::string message = {}) {
-  return ResultCode{.result = result, .error = error, .message = std::move(message)};
-}
-
 // Offsets in a packet of the fields we patch after encoding.
 size_t Prefix(Transport t) { return t == Transport::kIp ? kIpControlPrefixSize : 0; }
 
@@ -232,16 +227,15 @@ bool ControlConnection::LearnPeer(const Message& m, ResultCode& why) {
   return true;
 }
 
+bool ControlConnection::AuthenticSccrq(const ControlHeaderView& view) const {
+  // The SCCRQ digest uses no nonces (§5.4.1).
+  return keys_.empty() || Verify(view.message, {});
+}
+
 void ControlConnection::AcceptSccrq(Instant now, const ControlHeaderView& view) {
   auto packet = DecodeControl(view, DecodeOpts());
   if (!packet.ok() || packet->message.type() != MessageType::kSccrq) {
     ++engine_.stats_.malformed;
-    finished_ = true;
-    return;
-  }
-  // The SCCRQ digest uses no nonces (§5.4.1); verify before using anything.
-  if (!keys_.empty() && !Verify(view.message, {})) {
-    ++engine_.stats_.auth_failures;
     finished_ = true;
     return;
   }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/l2tp/digest.h"
@@ -17,6 +18,12 @@
 #include "agent/l2tp/reliable.h"
 
 namespace pwire::l2tp {
+
+// A Result Code AVP value (§5.4.2) for StopCCN and CDN.
+inline ResultCode Result(uint16_t result, std::optional<uint16_t> error = std::nullopt,
+                         std::string message = {}) {
+  return ResultCode{.result = result, .error = error, .message = std::move(message)};
+}
 
 // One session; kept small (the benchmark measures its footprint).
 struct Session {
@@ -62,8 +69,11 @@ class ControlConnection final : public Reliable::Sink {
   void Open(Instant now);
   // §7.2 administrative close: StopCCN with `result`, then hold state (§4.2, §7.5).
   void Close(Instant now, ResultCode result, std::string reason);
-  // Answer a new SCCRQ (this connection was created for it, or took over after losing the
-  // tie). `header_view` is the SCCRQ as received.
+  // Whether a new SCCRQ carries a valid Message Digest under this connection's keys (no
+  // nonces yet, §5.4.1); true without authentication. The engine asks before acting on it.
+  bool AuthenticSccrq(const ControlHeaderView& view) const;
+  // Answer a new SCCRQ already found authentic (this connection was created for it, or
+  // took over after losing the tie). `view` is the SCCRQ as received.
   void AcceptSccrq(Instant now, const ControlHeaderView& view);
   // A control packet addressed to this connection (header already parsed).
   void OnPacket(Instant now, const PeerAddress& from, const ControlHeaderView& view);

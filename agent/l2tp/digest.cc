@@ -9,14 +9,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/l2tp/message.h"
 #include "pwire/base/bytes.h"
 
 namespace pwire::l2tp {
 namespace {
 
-constexpr uint16_t kDigestAttr = 59;
-constexpr size_t kAvpHeaderSize = 6;
-constexpr uint16_t kSccrq = 1;
+constexpr auto kDigestAttr = static_cast<uint16_t>(Attr::kMessageDigest);
+constexpr auto kSccrq = static_cast<uint16_t>(MessageType::kSccrq);
 
 // The control message inside a packet and where its digest AVP values are.
 struct DigestLayout {
@@ -35,20 +35,17 @@ absl::StatusOr<DigestLayout> FindDigests(std::span<const uint8_t> packet, Transp
   layout.message = view->message;
   base::Reader r(view->avps);
   while (r.remaining() > 0) {
-    size_t at = kControlHeaderSize + r.position();
-    uint16_t flags_length = 0, vendor = 0, attribute = 0;
-    std::span<const uint8_t> value;
-    size_t length = 0;
-    if (r.ReadU16(flags_length) && r.ReadU16(vendor) && r.ReadU16(attribute)) {
-      length = flags_length & 0x03ff;
-    }
-    if (length < kAvpHeaderSize || !r.ReadBytes(length - kAvpHeaderSize, value)) {
+    const size_t at = kControlHeaderSize + r.position();
+    absl::StatusOr<RawAvp> avp = ReadRawAvp(r);
+    if (!avp.ok()) {
       return absl::InvalidArgumentError("malformed AVP framing");
     }
-    if (at == kControlHeaderSize && attribute == 0 && vendor == 0 && value.size() == 2) {
+    std::span<const uint8_t> value = avp->value;
+    if (at == kControlHeaderSize && avp->attribute == 0 && avp->vendor_id == 0 &&
+        value.size() == 2) {
       layout.message_type = base::LoadBe16(value.data());
     }
-    if (vendor != 0 || attribute != kDigestAttr) {
+    if (avp->vendor_id != 0 || avp->attribute != kDigestAttr) {
       continue;
     }
     if (value.empty() || value[0] > 1 ||

@@ -38,23 +38,24 @@ Engine::Engine(EngineConfig config, base::Random& random, SessionPolicy* policy)
 
 Engine::~Engine() = default;
 
-uint32_t Engine::NewConnectionId(uint8_t version) {
+namespace {
+
+// A random nonzero ID not yet in `taken` (§5.4.3, §5.4.4); L2TPv2 IDs are 16-bit.
+template <class Map>
+uint32_t NewId(base::Random& random, const Map& taken, uint8_t version) {
   for (;;) {
-    const uint32_t id = version == 2 ? random_.Next32() & 0xffff : random_.Next32();
-    if (id != 0 && !ccs_.contains(id)) {
+    const uint32_t id = version == 2 ? random.Next32() & 0xffff : random.Next32();
+    if (id != 0 && !taken.contains(id)) {
       return id;
     }
   }
 }
 
-uint32_t Engine::NewSessionId(uint8_t version) {
-  for (;;) {
-    const uint32_t id = version == 2 ? random_.Next32() & 0xffff : random_.Next32();
-    if (id != 0 && !sessions_.contains(id)) {
-      return id;
-    }
-  }
-}
+}  // namespace
+
+uint32_t Engine::NewConnectionId(uint8_t version) { return NewId(random_, ccs_, version); }
+
+uint32_t Engine::NewSessionId(uint8_t version) { return NewId(random_, sessions_, version); }
 
 ControlConnection* Engine::FindCc(uint32_t ccid) {
   auto it = ccs_.find(ccid);
@@ -149,6 +150,14 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
       params = *std::move(p);
     }
   }
+  // §5.4.1: the SCCRQ's digest is checked before anything in it is acted on, the tie
+  // breaker included (a forged SCCRQ must not make us drop our own connection).
+  const uint32_t id = NewConnectionId(version);
+  auto cc = std::make_unique<ControlConnection>(*this, id, peer, params, version);
+  if (!cc->AuthenticSccrq(view)) {
+    ++stats_.auth_failures;
+    return;
+  }
   std::optional<uint64_t> theirs = packet->message.Get<avp::TieBreaker>();
   if (mine != nullptr && (theirs || mine->tie_breaker())) {
     ++stats_.tie_breaks;
@@ -156,28 +165,13 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
     // values, probability 2^-64, are treated as a loss.)
     const bool we_win = !theirs || (mine->tie_breaker() && *mine->tie_breaker() < *theirs);
     if (we_win) {
-      const uint32_t id = NewConnectionId(version);
-      auto loser = std::make_unique<ControlConnection>(*this, id, peer, params, version);
-      loser->RejectSccrq(
-          now, view,
-          ResultCode{.result = 3, .error = std::nullopt, .message = "lost control connection tie"});
-      ccs_.emplace(id, std::move(loser));
+      cc->RejectSccrq(now, view, Result(3, std::nullopt, "lost control connection tie"));
+      ccs_.emplace(id, std::move(cc));
       return;
     }
-    const uint32_t id = NewConnectionId(version);
-    auto winner = std::make_unique<ControlConnection>(*this, id, peer, params, version);
     mine->DiscardLosing(id);
     RemoveCc(mine->local_id());
-    ControlConnection* w = winner.get();
-    ccs_.emplace(id, std::move(winner));
-    w->AcceptSccrq(now, view);
-    if (w->finished()) {
-      RemoveCc(id);
-    }
-    return;
   }
-  const uint32_t id = NewConnectionId(version);
-  auto cc = std::make_unique<ControlConnection>(*this, id, peer, params, version);
   ControlConnection* c = cc.get();
   ccs_.emplace(id, std::move(cc));
   c->AcceptSccrq(now, view);
@@ -236,8 +230,7 @@ absl::StatusOr<uint32_t> Engine::OpenSession(Instant now, uint32_t ccid,
 }
 
 absl::Status Engine::CloseSession(Instant now, uint32_t session_id, uint16_t result) {
-  return SessionOps::Close(now, *this, session_id,
-                           ResultCode{.result = result, .error = std::nullopt, .message = {}});
+  return SessionOps::Close(now, *this, session_id, Result(result));
 }
 
 absl::Status Engine::CloseControlConnection(Instant now, uint32_t ccid, uint16_t result) {
@@ -245,7 +238,7 @@ absl::Status Engine::CloseControlConnection(Instant now, uint32_t ccid, uint16_t
   if (cc == nullptr) {
     return absl::NotFoundError("no such control connection");
   }
-  cc->Close(now, ResultCode{.result = result, .error = std::nullopt, .message = {}}, "requested");
+  cc->Close(now, Result(result), "requested");
   if (cc->finished()) {
     RemoveCc(ccid);
   }

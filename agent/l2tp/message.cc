@@ -11,42 +11,6 @@ namespace {
 
 using base::Reader;
 
-constexpr size_t kAvpHeaderSize = 6;
-constexpr uint16_t kFlagMandatory = 0x8000;
-constexpr uint16_t kFlagHidden = 0x4000;
-constexpr uint16_t kFlagReserved = 0x3c00;
-constexpr uint16_t kLengthMask = 0x03ff;
-
-// One AVP as framed on the wire, before its value is interpreted.
-struct RawAvp {
-  bool mandatory = false;
-  bool hidden = false;
-  bool reserved_bits = false;
-  uint16_t vendor_id = 0;
-  uint16_t attribute = 0;
-  std::span<const uint8_t> value;
-};
-
-absl::StatusOr<RawAvp> ReadRawAvp(Reader& r) {
-  uint16_t flags_length = 0;
-  RawAvp avp;
-  if (!r.ReadU16(flags_length) || !r.ReadU16(avp.vendor_id) || !r.ReadU16(avp.attribute)) {
-    return absl::InvalidArgumentError("truncated AVP header");
-  }
-  size_t length = flags_length & kLengthMask;
-  if (length < kAvpHeaderSize) {
-    return absl::InvalidArgumentError(absl::StrCat("AVP ", avp.attribute, " Length ", length));
-  }
-  if (!r.ReadBytes(length - kAvpHeaderSize, avp.value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("AVP ", avp.attribute, " Length ", length, " runs past the message"));
-  }
-  avp.mandatory = (flags_length & kFlagMandatory) != 0;
-  avp.hidden = (flags_length & kFlagHidden) != 0;
-  avp.reserved_bits = (flags_length & kFlagReserved) != 0;
-  return avp;
-}
-
 // Decodes the AVPs after the Message Type AVP into `packet`.
 class AvpDecoder {
  public:

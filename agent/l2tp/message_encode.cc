@@ -8,8 +8,6 @@
 namespace pwire::l2tp {
 namespace {
 
-constexpr size_t kAvpHeaderSize = 6;
-constexpr size_t kMaxAvpLength = 1023;
 constexpr size_t kRandomVectorLength = 16;
 
 class AvpEncoder {
@@ -51,7 +49,8 @@ class AvpEncoder {
           absl::StrCat("AVP ", attribute, " of ", value_.size(), " bytes is too long"));
     }
     base::Writer w(out_);
-    w.U16(static_cast<uint16_t>((avp.mandatory ? 0x8000 : 0) | (avp.hidden ? 0x4000 : 0) |
+    w.U16(static_cast<uint16_t>((avp.mandatory ? kAvpFlagMandatory : 0) |
+                                (avp.hidden ? kAvpFlagHidden : 0) |
                                 (kAvpHeaderSize + value_.size())));
     w.U16(vendor);
     w.U16(attribute);

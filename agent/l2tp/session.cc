@@ -9,11 +9,6 @@
 namespace pwire::l2tp {
 namespace {
 
-ResultCode Result(uint16_t result, std::optional<uint16_t> error = std::nullopt,
-                  std::string message = {}) {
-  return ResultCode{.result = result, .error = error, .message = std::move(message)};
-}
-
 Bytes ToBytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 std::string ToString(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
@@ -141,6 +136,17 @@ void Down(Engine& e, Session& s, ResultCode result, std::string reason) {
   SessionTable::Erase(e, id);
 }
 
+// What our side asks of the peer's data packets (§5.4.4, §6.6, §6.7): the L2-Specific
+// Sublayer, Data Sequencing, and the Assigned Cookie it must carry.
+void AddDataPlaneAvps(Message::Builder& b, const Session& s) {
+  b.Add<avp::L2SpecificSublayer>(static_cast<uint16_t>(s.sublayer))
+      .Add<avp::DataSequencing>(s.want_peer_seq ? 2 : 0);
+  if (s.local_cookie_len > 0) {
+    b.Add<avp::AssignedCookie>(
+        Bytes(s.local_cookie.begin(), s.local_cookie.begin() + s.local_cookie_len));
+  }
+}
+
 // The request of the call's initiator: ICRQ (§6.6) or OCRQ (§6.9).
 void SendRequest(Instant now, ControlConnection& cc, Session& s, MessageType type) {
   s.tie_breaker = SessionTable::Rand(cc.engine()).Next64();
@@ -167,13 +173,8 @@ void SendRequest(Instant now, ControlConnection& cc, Session& s, MessageType typ
       .Add<avp::PwType>(s.pw_type)
       .Add<avp::RemoteEndId>(ToBytes(s.remote_end_id))
       .Add<avp::CircuitStatus>(CircuitBits(s.circuit_active, true))
-      .Add<avp::TieBreaker>(s.tie_breaker)
-      .Add<avp::L2SpecificSublayer>(static_cast<uint16_t>(s.sublayer))
-      .Add<avp::DataSequencing>(s.want_peer_seq ? 2 : 0);
-  if (s.local_cookie_len > 0) {
-    builder.Add<avp::AssignedCookie>(
-        Bytes(s.local_cookie.begin(), s.local_cookie.begin() + s.local_cookie_len));
-  }
+      .Add<avp::TieBreaker>(s.tie_breaker);
+  AddDataPlaneAvps(builder, s);
   cc.Queue(now, builder.Build());
 }
 
@@ -187,13 +188,8 @@ void SendReply(Instant now, ControlConnection& cc, Session& s, MessageType type)
   }
   b.Add<avp::LocalSessionId>(s.local_id)
       .Add<avp::RemoteSessionId>(s.remote_id)
-      .Add<avp::CircuitStatus>(CircuitBits(s.circuit_active, true))
-      .Add<avp::L2SpecificSublayer>(static_cast<uint16_t>(s.sublayer))
-      .Add<avp::DataSequencing>(s.want_peer_seq ? 2 : 0);
-  if (s.local_cookie_len > 0) {
-    b.Add<avp::AssignedCookie>(
-        Bytes(s.local_cookie.begin(), s.local_cookie.begin() + s.local_cookie_len));
-  }
+      .Add<avp::CircuitStatus>(CircuitBits(s.circuit_active, true));
+  AddDataPlaneAvps(b, s);
   cc.Queue(now, b.Build());
 }
 
