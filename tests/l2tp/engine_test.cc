@@ -58,6 +58,7 @@ class ScriptedPeerTest : public ::testing::Test {
       ASSERT_TRUE(p.ok()) << p.status();
       last_to_ = d.peer;
       if (p->message.type() == MessageType::kAck || p->message.is_zlb()) {
+        ++acks_;
         continue;
       }
       if (p->header.ns == nr_) {
@@ -134,6 +135,7 @@ class ScriptedPeerTest : public ::testing::Test {
   uint32_t engine_session_ = 0;
   uint16_t ns_ = 0;
   uint16_t nr_ = 0;
+  size_t acks_ = 0;
   std::vector<Message> received_;
   std::vector<Event> events_;
 };
@@ -191,7 +193,9 @@ TEST_F(ScriptedPeerTest, UnknownMandatoryAvpInSessionMessageGivesCdn) {
   EXPECT_EQ(LastType(), MessageType::kCdn);
   auto rc = received_.back().Get<avp::ResultCode>();
   ASSERT_TRUE(rc.has_value());
+  // §5.2: CDN with Result Code 2 and General Error Code 8 (unknown mandatory AVP).
   EXPECT_EQ(rc->result, 2);
+  EXPECT_EQ(rc->error, 8);
   EXPECT_EQ(Count<SessionDown>(), 1u);
   EXPECT_EQ(Count<ControlConnectionDown>(), 0u);
 }
@@ -207,6 +211,11 @@ TEST_F(ScriptedPeerTest, UnknownMandatoryAvpInHelloGivesStopCcn) {
                        .Build())
                   .ok());
   EXPECT_EQ(LastType(), MessageType::kStopccn);
+  // §5.2: StopCCN with Result Code 2 and General Error Code 8.
+  auto rc = received_.back().Get<avp::ResultCode>();
+  ASSERT_TRUE(rc.has_value());
+  EXPECT_EQ(rc->result, 2);
+  EXPECT_EQ(rc->error, 8);
   EXPECT_EQ(Count<ControlConnectionDown>(), 1u);
 }
 
@@ -221,6 +230,64 @@ TEST_F(ScriptedPeerTest, UnknownOptionalAvpIsIgnored) {
                        .Build())
                   .ok());
   EXPECT_EQ(Count<ControlConnectionDown>(), 0u);
+}
+
+TEST_F(ScriptedPeerTest, AdvertisesItsOwnPwTypesAndRefusesOthersWithCdnResult14) {
+  Establish();
+  // §5.4.3: the SCCRP lists exactly the PW types this host carries.
+  const Message& sccrp = received_.front();
+  ASSERT_EQ(sccrp.type(), MessageType::kSccrp);
+  EXPECT_EQ(sccrp.Get<avp::PwCapabilitiesList>(), engine_.config().pw_capabilities);
+  // An ICRQ for a type not in that list (0x000b, IP Layer 2 transport) gets CDN 14 before
+  // the owner is even asked.
+  ASSERT_TRUE(Send(Message::Builder(MessageType::kIcrq)
+                       .Add<avp::LocalSessionId>(1000)
+                       .Add<avp::RemoteSessionId>(0)
+                       .Add<avp::PwType>(0x000b)
+                       .Add<avp::RemoteEndId>(Bytes{'i', 'p'})
+                       .Build())
+                  .ok());
+  ASSERT_EQ(LastType(), MessageType::kCdn);
+  auto rc = received_.back().Get<avp::ResultCode>();
+  ASSERT_TRUE(rc.has_value());
+  EXPECT_EQ(rc->result, 14);
+  EXPECT_EQ(received_.back().Get<avp::RemoteSessionId>(), 1000u);
+  EXPECT_TRUE(policy_.last.remote_end_id.empty()) << "the policy was not consulted";
+  EXPECT_EQ(engine_.session_count(), 0u);
+  EXPECT_EQ(Count<SessionUp>(), 0u);
+}
+
+TEST_F(ScriptedPeerTest, StopCcnReceivedIsAcknowledgedThroughTheHoldingState) {
+  Establish();
+  BringUpSession();
+  const Message stop = Message::Builder(MessageType::kStopccn)
+                           .Add<avp::ResultCode>({1, std::nullopt, ""})
+                           .Add<avp::AssignedControlConnectionId>(77)
+                           .Build();
+  ASSERT_TRUE(Send(stop).ok());
+  EXPECT_EQ(Count<ControlConnectionDown>(), 1u);
+  EXPECT_EQ(Count<SessionDown>(), 1u);
+  const size_t acks = acks_;
+  EXPECT_GE(acks, 1u) << "the StopCCN is acknowledged";
+  // §4.2: our ACK may be lost, so the peer retransmits; we still hold the state to
+  // acknowledge it again, without a second event or any other message.
+  now_ += seconds(30);
+  engine_.HandleTimeout(now_);
+  --ns_;
+  ASSERT_TRUE(Send(stop).ok());
+  EXPECT_EQ(acks_, acks + 1);
+  EXPECT_EQ(Count<ControlConnectionDown>(), 1u);
+  EXPECT_EQ(engine_.control_connection_count(), 1u);
+  EXPECT_EQ(LastType(), MessageType::kIcrp) << "nothing but ACKs since the session came up";
+  // Once the full retransmission interval has passed, the state is released.
+  for (int i = 0; i < 100 && engine_.control_connection_count() > 0; ++i) {
+    auto d = engine_.NextDeadline();
+    ASSERT_TRUE(d.has_value());
+    now_ = std::max(now_, *d);
+    engine_.HandleTimeout(now_);
+  }
+  EXPECT_EQ(engine_.control_connection_count(), 0u);
+  EXPECT_LE(now_, Instant{} + std::chrono::minutes(3));
 }
 
 TEST_F(ScriptedPeerTest, SccrpToResponderIsAnFsmErrorStopCcn) {
