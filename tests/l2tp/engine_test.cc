@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include "agent/l2tp/digest.h"
 #include "agent/l2tp/message.h"
 #include "pwire/base/random.h"
@@ -158,6 +161,9 @@ TEST_F(ScriptedPeerTest, SliWithOnlyAccmIsAcceptedLikeMeraki) {
   EXPECT_NE(LastType(), MessageType::kCdn);
   ASSERT_TRUE(Send(SessionMessage(MessageType::kSli).Add<avp::CircuitStatus>(0).Build()).ok());
   EXPECT_EQ(Count<CircuitStatusChanged>(), 1u);
+  // §6.14: the circuit went down, the session stays.
+  EXPECT_EQ(Count<SessionDown>(), 0u);
+  EXPECT_EQ(engine_.SessionState(engine_session_), CallState::kEstablished);
 }
 
 TEST_F(ScriptedPeerTest, WenIsAccepted) {
@@ -383,6 +389,96 @@ TEST_F(ScriptedPeerTest, HelloAfterIdleIntervalWithJitter) {
   engine_.HandleTimeout(now_);
   Drain();
   EXPECT_EQ(LastType(), MessageType::kHello);
+}
+
+// §6.5 keepalive spread: eight connections established at the same instant send their
+// first HELLOs at different times, each within the interval less up to 20%.
+TEST(HelloJitterTest, ConnectionsEstablishedTogetherSendHellosAtDifferentTimes) {
+  EngineConfig c;
+  c.hello_interval = seconds(60);
+  c.hello_jitter = 0.2;
+  base::SeededRandom random(9);
+  Engine engine(c, random);
+  const Instant start{};
+  constexpr int kConnections = 8;
+  for (int i = 0; i < kConnections; ++i) {
+    const PeerAddress peer = PeerAddress::V4(0xc0a80002, static_cast<uint16_t>(2000 + i));
+    ControlHeader h{.version = 3, .connection_id = 0, .session_id = 0, .ns = 0, .nr = 0};
+    auto sccrq = EncodeControl(h,
+                               Message::Builder(MessageType::kSccrq)
+                                   .Add<avp::AssignedControlConnectionId>(100 + i)
+                                   .Add<avp::PwCapabilitiesList>({5})
+                                   .Build(),
+                               Transport::kUdp);
+    ASSERT_TRUE(engine.Receive(start, peer, *sccrq).ok());
+    auto sccrp = DecodeControl(engine.TakePackets().at(0).bytes, Transport::kUdp);
+    ASSERT_TRUE(sccrp.ok());
+    h = {.version = 3,
+         .connection_id = *sccrp->message.Get<avp::AssignedControlConnectionId>(),
+         .session_id = 0,
+         .ns = 1,
+         .nr = 1};
+    auto scccn = EncodeControl(h, Message::Builder(MessageType::kScccn).Build(), Transport::kUdp);
+    ASSERT_TRUE(engine.Receive(start, peer, *scccn).ok());
+    (void)engine.TakePackets();
+  }
+  ASSERT_EQ(engine.TakeEvents().size(), size_t{kConnections});
+  std::map<uint16_t, Instant> first_hello;  // by peer port
+  Instant now = start;
+  while (first_hello.size() < kConnections && now < start + seconds(61)) {
+    auto deadline = engine.NextDeadline();
+    ASSERT_TRUE(deadline.has_value());
+    now = *deadline;
+    engine.HandleTimeout(now);
+    for (const Datagram& d : engine.TakePackets()) {
+      auto p = DecodeControl(d.bytes, Transport::kUdp);
+      if (p.ok() && p->message.type() == MessageType::kHello) {
+        first_hello.emplace(d.peer.port, now);
+      }
+    }
+  }
+  ASSERT_EQ(first_hello.size(), size_t{kConnections});
+  std::set<Instant> times;
+  for (const auto& [port, t] : first_hello) {
+    EXPECT_GE(t - start, seconds(48)) << port;
+    EXPECT_LE(t - start, seconds(60)) << port;
+    times.insert(t);
+  }
+  EXPECT_GE(times.size(), size_t{kConnections - 1}) << "HELLOs are not spread";
+}
+
+// Lenient peers: an SCCRQ, ICRQ and ICCN with only the AVPs we cannot do without (no Host
+// Name, Router ID, Receive Window Size, Tie Breaker, Call Serial Number, Circuit Status,
+// sublayer, sequencing or cookie) still bring the session up with the RFC defaults.
+TEST_F(ScriptedPeerTest, MissingOptionalAvpsAreAcceptedWithDefaults) {
+  ASSERT_TRUE(Send(Message::Builder(MessageType::kSccrq)
+                       .Add<avp::AssignedControlConnectionId>(77)
+                       .Add<avp::PwCapabilitiesList>({5})
+                       .Build())
+                  .ok());
+  ASSERT_EQ(LastType(), MessageType::kSccrp);
+  ASSERT_TRUE(Send(Message::Builder(MessageType::kScccn).Build()).ok());
+  ASSERT_EQ(Count<ControlConnectionUp>(), 1u);
+  ASSERT_TRUE(Send(Message::Builder(MessageType::kIcrq)
+                       .Add<avp::LocalSessionId>(1000)
+                       .Add<avp::RemoteSessionId>(0)
+                       .Add<avp::PwType>(5)
+                       .Add<avp::RemoteEndId>(Bytes{'p', 'w'})
+                       .Build())
+                  .ok());
+  ASSERT_EQ(LastType(), MessageType::kIcrp);
+  ASSERT_TRUE(Send(SessionMessage(MessageType::kIccn).Build()).ok());
+  ASSERT_EQ(Count<SessionUp>(), 1u);
+  SessionInfo info;
+  for (const Event& e : events_) {
+    if (const auto* up = std::get_if<SessionUp>(&e)) {
+      info = up->info;
+    }
+  }
+  EXPECT_TRUE(info.remote_cookie.empty());
+  EXPECT_EQ(info.send_sublayer, Sublayer::kNone);
+  EXPECT_FALSE(info.send_sequenced);
+  EXPECT_TRUE(info.circuit_active);
 }
 
 // An L2TPv2 peer (xl2tpd-like) with a tunnel secret: Challenge/Response both ways, then an
