@@ -14,7 +14,8 @@ mount -t tmpfs tmpfs /dev/shm
 ip link set lo up
 
 finish() {
-  echo "PWIRE-KERNEL-LAB-RESULT $1"
+  # On a line of its own even if the script's last output had no newline.
+  printf '\nPWIRE-KERNEL-LAB-RESULT %s\n' "$1"
   sync
   poweroff -f
 }

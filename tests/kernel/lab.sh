@@ -4,7 +4,7 @@
 # Downloads (apt-get download) and unpacked packages are cached in $PWIRE_KERNEL_LAB_CACHE
 # (default ~/.cache/pwire/kernel-lab) and re-used across runs and clones.
 #
-#   tests/kernel/lab.sh [--share DIR]... [--bin FILE]... [--timeout SEC] [--mem MB] \
+#   tests/kernel/lab.sh [--share DIR]... [--bin FILE]... [--timeout SEC] [--mem MB] [--net] \
 #                       SCRIPT [ARG...]
 #
 #   --share DIR   mounted at the same absolute path inside the VM (9p, read-only); SCRIPT and
@@ -12,6 +12,8 @@
 #   --bin FILE    a binary the script runs: every library ldd prints for it (the loader too)
 #                 is copied into the image. The binary itself is copied only if no --share
 #                 holds it.
+#   --net         a virtio NIC on qemu's user-mode network: the VM's eth0 (left down) reaches
+#                 the host's 127.0.0.1 at 10.0.2.2 (the script configures eth0 itself).
 #   SCRIPT        a bash script run as root inside the VM with ARGs; its exit status is the
 #                 result. It must be inside a --share (or it is copied).
 # Inside the VM: bash, busybox applets, the host's iproute2 (ip, bridge, genl), the L2TP, veth,
@@ -23,25 +25,27 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${PWIRE_KERNEL_LAB_CACHE:-$HOME/.cache/pwire/kernel-lab}
 RESULT_TAG="PWIRE-KERNEL-LAB-RESULT"
 MODULES=(l2tp_core l2tp_netlink l2tp_eth l2tp_ip l2tp_ip6 l2tp_ppp pppox ppp_generic veth bridge
-  8021q tun 9p 9pnet_virtio virtio_pci)
+  8021q tun 9p 9pnet_virtio virtio_pci virtio_net macvlan)
 HOST_BINS=(/bin/bash /usr/sbin/ip /usr/sbin/bridge /usr/sbin/genl /usr/bin/ping)
 
 shares=()
 bins=()
 timeout_s=420
 mem_mb=1024
+net=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --share) shares+=("$(cd "$2" && pwd)"); shift 2 ;;
     --bin) bins+=("$(readlink -f "$2")"); shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
     --mem) mem_mb=$2; shift 2 ;;
+    --net) net=1; shift ;;
     --) shift; break ;;
     -*) echo "lab.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { sed -n '7,20p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '7,22p' "$0" >&2; exit 2; }
 script=$(readlink -f "$1")
 shift
 
@@ -208,6 +212,9 @@ for s in "${shares[@]}"; do
   qemu_args+=(-virtfs "local,path=$s,mount_tag=share$i,security_model=none,readonly=on,id=share$i")
   i=$((i + 1))
 done
+if [ "$net" = 1 ]; then  # romfile= : no PXE ROM (Debian's qemu-system-x86 ships none)
+  qemu_args+=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile=)
+fi
 log "booting $kver: $(basename "$script") $* (timeout ${timeout_s}s)"
 start=$(date +%s)
 set +e
