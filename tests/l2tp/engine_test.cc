@@ -88,6 +88,18 @@ class ScriptedPeerTest : public ::testing::Test {
     }
     return n;
   }
+  // The Result Code of the last message the engine sent.
+  std::optional<ResultCode> LastResult() const {
+    return received_.empty() ? std::nullopt : received_.back().Get<avp::ResultCode>();
+  }
+  // An AVP no table knows (attribute 200, or a vendor's).
+  static Avp Unknown(bool mandatory, uint32_t vendor_id = 0, uint16_t attribute = 200) {
+    return Avp{.vendor_id = vendor_id,
+               .attribute = attribute,
+               .mandatory = mandatory,
+               .hidden = false,
+               .value = Bytes{1, 2}};
+  }
   MessageType LastType() const {
     return received_.empty() ? MessageType::kZlb : received_.back().type();
   }
@@ -188,16 +200,9 @@ TEST_F(ScriptedPeerTest, IccnInEstablishedStateClearsTheSessionWithCdn) {
 TEST_F(ScriptedPeerTest, UnknownMandatoryAvpInSessionMessageGivesCdn) {
   Establish();
   BringUpSession();
-  ASSERT_TRUE(Send(SessionMessage(MessageType::kSli)
-                       .AddRaw(Avp{.vendor_id = 0,
-                                   .attribute = 200,
-                                   .mandatory = true,
-                                   .hidden = false,
-                                   .value = Bytes{1, 2}})
-                       .Build())
-                  .ok());
+  ASSERT_TRUE(Send(SessionMessage(MessageType::kSli).AddRaw(Unknown(true)).Build()).ok());
   EXPECT_EQ(LastType(), MessageType::kCdn);
-  auto rc = received_.back().Get<avp::ResultCode>();
+  auto rc = LastResult();
   ASSERT_TRUE(rc.has_value());
   // §5.2: CDN with Result Code 2 and General Error Code 8 (unknown mandatory AVP).
   EXPECT_EQ(rc->result, 2);
@@ -208,17 +213,10 @@ TEST_F(ScriptedPeerTest, UnknownMandatoryAvpInSessionMessageGivesCdn) {
 
 TEST_F(ScriptedPeerTest, UnknownMandatoryAvpInHelloGivesStopCcn) {
   Establish();
-  ASSERT_TRUE(Send(Message::Builder(MessageType::kHello)
-                       .AddRaw(Avp{.vendor_id = 0,
-                                   .attribute = 200,
-                                   .mandatory = true,
-                                   .hidden = false,
-                                   .value = Bytes{1}})
-                       .Build())
-                  .ok());
+  ASSERT_TRUE(Send(Message::Builder(MessageType::kHello).AddRaw(Unknown(true)).Build()).ok());
   EXPECT_EQ(LastType(), MessageType::kStopccn);
   // §5.2: StopCCN with Result Code 2 and General Error Code 8.
-  auto rc = received_.back().Get<avp::ResultCode>();
+  auto rc = LastResult();
   ASSERT_TRUE(rc.has_value());
   EXPECT_EQ(rc->result, 2);
   EXPECT_EQ(rc->error, 8);
@@ -227,14 +225,8 @@ TEST_F(ScriptedPeerTest, UnknownMandatoryAvpInHelloGivesStopCcn) {
 
 TEST_F(ScriptedPeerTest, UnknownOptionalAvpIsIgnored) {
   Establish();
-  ASSERT_TRUE(Send(Message::Builder(MessageType::kHello)
-                       .AddRaw(Avp{.vendor_id = 9,
-                                   .attribute = 1,
-                                   .mandatory = false,
-                                   .hidden = false,
-                                   .value = Bytes{1}})
-                       .Build())
-                  .ok());
+  ASSERT_TRUE(
+      Send(Message::Builder(MessageType::kHello).AddRaw(Unknown(false, 9, 1)).Build()).ok());
   EXPECT_EQ(Count<ControlConnectionDown>(), 0u);
 }
 
@@ -254,7 +246,7 @@ TEST_F(ScriptedPeerTest, AdvertisesItsOwnPwTypesAndRefusesOthersWithCdnResult14)
                        .Build())
                   .ok());
   ASSERT_EQ(LastType(), MessageType::kCdn);
-  auto rc = received_.back().Get<avp::ResultCode>();
+  auto rc = LastResult();
   ASSERT_TRUE(rc.has_value());
   EXPECT_EQ(rc->result, 14);
   EXPECT_EQ(received_.back().Get<avp::RemoteSessionId>(), 1000u);

@@ -38,6 +38,9 @@ struct Pair {
       return *e.OpenControlConnection(now, sim.node(1).address);
     });
   }
+  absl::StatusOr<uint32_t> OpenSession(size_t node, uint32_t ccid, const SessionParams& sp) {
+    return sim.Do(node, [&](Engine& e, Instant now) { return e.OpenSession(now, ccid, sp); });
+  }
   bool BothUp() {
     return EventsOf<ControlConnectionUp>(sim.node(0)).size() == 1 &&
            EventsOf<ControlConnectionUp>(sim.node(1)).size() == 1;
@@ -52,8 +55,7 @@ TEST(SimTest, ControlConnectionAndOneSessionComeUpWithNegotiatedParameters) {
   const uint32_t ccid = p.Open();
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
   SessionParams sp{.pw_type = 5, .remote_end_id = "pw-42", .cookie_length = 8};
-  const uint32_t sid =
-      *p.sim.Do(0, [&](Engine& e, Instant now) { return e.OpenSession(now, ccid, sp); });
+  const uint32_t sid = *p.OpenSession(0, ccid, sp);
   ASSERT_TRUE(p.sim.RunUntil(
       [&] {
         return EventsOf<SessionUp>(p.sim.node(0)).size() == 1 &&
@@ -92,8 +94,7 @@ TEST(SimTest, ThousandSessionsUpExactlyOnceWithTwentyPercentLossEachWay) {
   std::set<uint32_t> opened;
   for (int i = 0; i < 1000; ++i) {
     SessionParams sp{.pw_type = 5, .remote_end_id = "pw" + std::to_string(i), .cookie_length = 4};
-    opened.insert(
-        *p.sim.Do(0, [&](Engine& e, Instant now) { return e.OpenSession(now, ccid, sp); }));
+    opened.insert(*p.OpenSession(0, ccid, sp));
   }
   ASSERT_EQ(opened.size(), 1000u);
   ASSERT_TRUE(p.sim.RunUntil(
@@ -132,12 +133,7 @@ TEST(SimTest, RefusedSessionGetsCdnWithPolicyResult) {
   p.sim.node(1).policy.accept = false;
   const uint32_t ccid = p.Open();
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
-  EXPECT_TRUE(p.sim
-                  .Do(0,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(now, ccid, {.pw_type = 5, .remote_end_id = "x"});
-                      })
-                  .ok());
+  EXPECT_TRUE(p.OpenSession(0, ccid, {.pw_type = 5, .remote_end_id = "x"}).ok());
   ASSERT_TRUE(
       p.sim.RunUntil([&] { return !EventsOf<SessionDown>(p.sim.node(0)).empty(); }, seconds(5)));
   EXPECT_EQ(EventsOf<SessionDown>(p.sim.node(0))[0].result.result, 4);
@@ -155,14 +151,10 @@ TEST(SimTest, OpenSessionRefusesAPwTypeThePeerDidNotAdvertise) {
   Pair p(4, {}, a, b);
   const uint32_t ccid = p.Open();
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
-  auto r = p.sim.Do(0, [&](Engine& e, Instant now) {
-    return e.OpenSession(now, ccid, {.pw_type = 4, .remote_end_id = "vlan"});
-  });
+  auto r = p.OpenSession(0, ccid, {.pw_type = 4, .remote_end_id = "vlan"});
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(p.sim.engine(0).session_count(), 0u);
-  auto ok = p.sim.Do(0, [&](Engine& e, Instant now) {
-    return e.OpenSession(now, ccid, {.pw_type = 5, .remote_end_id = "eth"});
-  });
+  auto ok = p.OpenSession(0, ccid, {.pw_type = 5, .remote_end_id = "eth"});
   EXPECT_TRUE(ok.ok());
 }
 
@@ -170,9 +162,7 @@ TEST(SimTest, CloseSessionSendsCdnAndPeerSeesResult) {
   Pair p(6);
   const uint32_t ccid = p.Open();
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
-  const uint32_t sid = *p.sim.Do(0, [&](Engine& e, Instant now) {
-    return e.OpenSession(now, ccid, {.pw_type = 5, .remote_end_id = "x"});
-  });
+  const uint32_t sid = *p.OpenSession(0, ccid, {.pw_type = 5, .remote_end_id = "x"});
   ASSERT_TRUE(
       p.sim.RunUntil([&] { return EventsOf<SessionUp>(p.sim.node(1)).size() == 1; }, seconds(5)));
   EXPECT_TRUE(
@@ -193,12 +183,7 @@ TEST(SimTest, StopCcnClearsSessionsOnBothSidesAndStateIsReleased) {
   Pair p(8);
   const uint32_t ccid = p.Open();
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
-  EXPECT_TRUE(p.sim
-                  .Do(0,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(now, ccid, {.pw_type = 5, .remote_end_id = "x"});
-                      })
-                  .ok());
+  EXPECT_TRUE(p.OpenSession(0, ccid, {.pw_type = 5, .remote_end_id = "x"}).ok());
   ASSERT_TRUE(
       p.sim.RunUntil([&] { return EventsOf<SessionUp>(p.sim.node(1)).size() == 1; }, seconds(5)));
   EXPECT_TRUE(
@@ -231,18 +216,8 @@ TEST(SimTest, ControlConnectionTieLeavesOneConnectionAndMovesSessions) {
   const uint32_t b_cc = p.sim.Do(1, [&](Engine& e, Instant now) {
     return *e.OpenControlConnection(now, p.sim.node(0).address);
   });
-  EXPECT_TRUE(p.sim
-                  .Do(0,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(now, a_cc, {.pw_type = 5, .remote_end_id = "from-a"});
-                      })
-                  .ok());
-  EXPECT_TRUE(p.sim
-                  .Do(1,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(now, b_cc, {.pw_type = 5, .remote_end_id = "from-b"});
-                      })
-                  .ok());
+  EXPECT_TRUE(p.OpenSession(0, a_cc, {.pw_type = 5, .remote_end_id = "from-a"}).ok());
+  EXPECT_TRUE(p.OpenSession(1, b_cc, {.pw_type = 5, .remote_end_id = "from-b"}).ok());
   ASSERT_TRUE(p.sim.RunUntil(
       [&] {
         return EventsOf<SessionUp>(p.sim.node(0)).size() == 2 &&
@@ -269,18 +244,8 @@ TEST(SimTest, SessionTieLeavesOneSessionPerSide) {
   const uint32_t a_cc = p.Open();
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
   const uint32_t b_cc = EventsOf<ControlConnectionUp>(p.sim.node(1))[0].ccid;
-  EXPECT_TRUE(p.sim
-                  .Do(0,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(now, a_cc, {.pw_type = 5, .remote_end_id = "same"});
-                      })
-                  .ok());
-  EXPECT_TRUE(p.sim
-                  .Do(1,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(now, b_cc, {.pw_type = 5, .remote_end_id = "same"});
-                      })
-                  .ok());
+  EXPECT_TRUE(p.OpenSession(0, a_cc, {.pw_type = 5, .remote_end_id = "same"}).ok());
+  EXPECT_TRUE(p.OpenSession(1, b_cc, {.pw_type = 5, .remote_end_id = "same"}).ok());
   p.sim.RunFor(seconds(10));
   EXPECT_EQ(p.sim.engine(0).session_count(), 1u);
   EXPECT_EQ(p.sim.engine(1).session_count(), 1u);
@@ -311,12 +276,7 @@ TEST(SimTest, AuthenticatedConnectionWithSharedSecretComesUp) {
          WithSecrets(Config("b", 2), {"s3cret"}, DigestType::kHmacSha1));
   const uint32_t ccid = p.Open();
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
-  EXPECT_TRUE(p.sim
-                  .Do(0,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(now, ccid, {.pw_type = 5, .remote_end_id = "x"});
-                      })
-                  .ok());
+  EXPECT_TRUE(p.OpenSession(0, ccid, {.pw_type = 5, .remote_end_id = "x"}).ok());
   ASSERT_TRUE(
       p.sim.RunUntil([&] { return EventsOf<SessionUp>(p.sim.node(1)).size() == 1; }, seconds(5)));
   EXPECT_EQ(p.sim.engine(0).stats().auth_failures + p.sim.engine(1).stats().auth_failures, 0u);
@@ -360,14 +320,8 @@ TEST(SimTest, OutgoingCallComesUp) {
   Pair p(16);
   const uint32_t ccid = p.Open();
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
-  EXPECT_TRUE(p.sim
-                  .Do(0,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(
-                            now, ccid,
-                            {.pw_type = 5, .remote_end_id = "out", .outgoing_call = true});
-                      })
-                  .ok());
+  EXPECT_TRUE(
+      p.OpenSession(0, ccid, {.pw_type = 5, .remote_end_id = "out", .outgoing_call = true}).ok());
   ASSERT_TRUE(p.sim.RunUntil(
       [&] {
         return EventsOf<SessionUp>(p.sim.node(0)).size() == 1 &&
@@ -384,13 +338,8 @@ TEST(SimTest, OverIpProtocol115ConnectionAndSessionComeUp) {
   Pair p(20, LinkConfig{.loss = 0.1, .delay = milliseconds(3)}, a, b);
   const uint32_t ccid = p.Open();
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, minutes(1)));
-  EXPECT_TRUE(p.sim
-                  .Do(0,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(
-                            now, ccid, {.pw_type = 5, .remote_end_id = "ip", .cookie_length = 8});
-                      })
-                  .ok());
+  EXPECT_TRUE(
+      p.OpenSession(0, ccid, {.pw_type = 5, .remote_end_id = "ip", .cookie_length = 8}).ok());
   ASSERT_TRUE(p.sim.RunUntil(
       [&] { return p.sim.node(0).sessions_up == 1 && p.sim.node(1).sessions_up == 1; },
       minutes(1)));
@@ -421,11 +370,7 @@ TEST(SimTest, V2TunnelWithChallengeAuthAndIncomingPppCallAsLac) {
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, minutes(2)));
   EXPECT_EQ(EventsOf<ControlConnectionUp>(p.sim.node(1))[0].version, 2);
   EXPECT_EQ(EventsOf<ControlConnectionUp>(p.sim.node(1))[0].peer_host_name, "lac");
-  EXPECT_TRUE(
-      p.sim
-          .Do(0, [&](Engine& e,
-                     Instant now) { return e.OpenSession(now, tid, {.remote_end_id = "5551234"}); })
-          .ok());
+  EXPECT_TRUE(p.OpenSession(0, tid, {.remote_end_id = "5551234"}).ok());
   ASSERT_TRUE(p.sim.RunUntil(
       [&] { return p.sim.node(0).sessions_up == 1 && p.sim.node(1).sessions_up == 1; },
       minutes(2)));
@@ -456,13 +401,7 @@ TEST(SimTest, V2OutgoingPppCallPlacedByLns) {
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
   // The LNS (node 1) asks the LAC to place a call: OCRQ, OCRP, OCCN.
   const uint32_t lns_tid = EventsOf<ControlConnectionUp>(p.sim.node(1))[0].ccid;
-  EXPECT_TRUE(p.sim
-                  .Do(1,
-                      [&](Engine& e, Instant now) {
-                        return e.OpenSession(now, lns_tid,
-                                             {.remote_end_id = "5550000", .outgoing_call = true});
-                      })
-                  .ok());
+  EXPECT_TRUE(p.OpenSession(1, lns_tid, {.remote_end_id = "5550000", .outgoing_call = true}).ok());
   ASSERT_TRUE(p.sim.RunUntil(
       [&] { return p.sim.node(0).sessions_up == 1 && p.sim.node(1).sessions_up == 1; },
       seconds(5)));
