@@ -14,6 +14,11 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kReconcilePeriod{2000};
 constexpr milliseconds kMinReconcileGap{20};
+// Longest a reconcile applies actions before it yields to the loop (and continues at once
+// after the loop has read its sockets and run its timers). Programming a session can take
+// milliseconds (a TAP interface, a bridge port); a thousand in one go would silence the
+// control connections for seconds, longer than a peer's retransmission timeouts.
+constexpr milliseconds kApplySlice{20};
 constexpr milliseconds kReportDelay{100};  // status changes coalesce, then go within 1 s
 constexpr char kVersion[] = "0.1.0";
 
@@ -75,6 +80,13 @@ std::string PwOf(const Action& a) {
   if (auto* x = std::get_if<action::CloseSession>(&a)) return x->pw;
   if (auto* x = std::get_if<action::ProgramSession>(&a)) return x->pw;
   return "";
+}
+
+bool IsDataplaneAction(const Action& a) {
+  return std::holds_alternative<action::ProgramSession>(a) ||
+         std::holds_alternative<action::ProgramTunnel>(a) ||
+         std::holds_alternative<action::RemoveSession>(a) ||
+         std::holds_alternative<action::RemoveTunnel>(a);
 }
 
 uint32_t RouterIdFrom(const std::vector<std::string>& underlay) {
@@ -256,16 +268,31 @@ void Agent::RequestReconcile() {
   }
 }
 
+void Agent::ContinueReconcile() {
+  if (continue_pending_) return;
+  continue_pending_ = true;
+  // Posted work runs in the loop's next round, after what is ready then (sockets, timers).
+  loop_.Post([this] {
+    continue_pending_ = false;
+    Reconcile();
+  });
+}
+
 std::vector<AppliedAction> Agent::Reconcile() {
   last_reconcile_ = loop_.Now();
+  bool yielded = false;
+  bool dp_changed = true;  // dp_snapshot_ is older than the data plane
+  std::optional<base::Instant> slice_end;
   std::vector<AppliedAction> applied;
-  for (int round = 0; round < 4; ++round) {
+  for (int round = 0; round < 4 && !yielded; ++round) {
+    const base::Instant round_start = loop_.Now();
     auto snap = dp_.List();
     if (!snap.ok()) {
       spdlog::error("dataplane list: {}", snap.status().ToString());
       break;
     }
     dp_snapshot_ = std::move(*snap);
+    dp_changed = false;
     auto plan = Plan(desired_, ObservedView{cp_.tunnels(), cp_.sessions(), dp_snapshot_});
     if (!have_server_state_) {
       // Until the server's first desired state arrives, what exists is adopted as it is:
@@ -279,15 +306,28 @@ std::vector<AppliedAction> Agent::Reconcile() {
     }
     HoldBackRetries(plan);
     if (plan.empty()) break;
+    if (!slice_end) {
+      // Applying gets at least 4 times what planning took (a plan is O(pseudowires)), so
+      // that planning again in each slice costs at most a fifth of the time.
+      const base::Instant planned = loop_.Now();
+      slice_end = planned + std::max<base::Duration>(kApplySlice, 4 * (planned - round_start));
+    }
     bool progress = false;
     for (const auto& a : plan) {
+      if (!applied.empty() && loop_.Now() >= *slice_end) {
+        yielded = true;  // The rest is planned again in the next slice (level-triggered).
+        break;
+      }
       absl::Status s = Apply(a);
+      dp_changed = dp_changed || IsDataplaneAction(a);
       std::string pw = PwOf(a);
       if (s.ok()) {
         ++actions_ok_;
         progress = true;
         if (!pw.empty()) last_error_.erase(pw);
-        spdlog::debug("applied: {}", ActionToString(a));
+        if (spdlog::should_log(spdlog::level::debug)) {
+          spdlog::debug("applied: {}", ActionToString(a));
+        }
       } else {
         ++actions_failed_;
         if (!pw.empty()) last_error_[pw] = std::string(s.message());
@@ -296,16 +336,17 @@ std::vector<AppliedAction> Agent::Reconcile() {
       applied.push_back({a, s});
     }
     // Dynamic actions complete through engine events; only data plane work loops here.
-    bool only_dataplane = std::all_of(plan.begin(), plan.end(), [](const Action& a) {
-      return std::holds_alternative<action::ProgramSession>(a) ||
-             std::holds_alternative<action::ProgramTunnel>(a) ||
-             std::holds_alternative<action::RemoveSession>(a) ||
-             std::holds_alternative<action::RemoveTunnel>(a);
-    });
+    bool only_dataplane = std::all_of(plan.begin(), plan.end(), IsDataplaneAction);
     if (!progress || !only_dataplane) break;
   }
-  if (auto snap = dp_.List(); snap.ok()) dp_snapshot_ = std::move(*snap);
+  if (dp_changed) {
+    if (auto snap = dp_.List(); snap.ok()) dp_snapshot_ = std::move(*snap);
+  }
   last_reconcile_took_ = loop_.Now() - last_reconcile_;
+  if (yielded) {
+    ++reconcile_slices_yielded_;
+    ContinueReconcile();
+  }
   ReportChanges();
   if (!periodic_) {
     periodic_ = loop_.ScheduleAt(loop_.Now() + kReconcilePeriod, [this] {

@@ -48,7 +48,9 @@ class Agent {
   void OnDesiredState(const v1::DesiredState& state);
   void OnDisconnected();
 
-  // Loop thread. Plans and applies until converged or no progress; returns what it applied.
+  // Loop thread. Plans and applies until converged or no progress, or until it has applied
+  // for a slice of time (then it continues in the loop's next round, so that sockets and
+  // timers are served between slices); returns what it applied.
   std::vector<AppliedAction> Reconcile();
   // Asks for a reconcile soon (coalesces many requests into one). Loop thread.
   void RequestReconcile();
@@ -62,6 +64,8 @@ class Agent {
 
  private:
   absl::Status Apply(const Action& action);
+  // Runs the next reconcile slice in the loop's next round (not spaced like RequestReconcile).
+  void ContinueReconcile();
   // Drops the SCCRQs and ICRQs still backing off after a failure (ControlPlane::RetryAt)
   // and schedules a reconcile when the first may go.
   void HoldBackRetries(std::vector<Action>& plan);
@@ -90,6 +94,8 @@ class Agent {
   std::map<std::string, std::string> last_error_;  // per pseudowire, from the applier
   std::map<std::string, std::string> reported_;    // per pseudowire, last status sent
   bool reconcile_pending_ = false;
+  bool continue_pending_ = false;
+  uint64_t reconcile_slices_yielded_ = 0;
   base::Instant last_reconcile_{};
   base::Duration last_reconcile_took_{};
   bool report_pending_ = false;

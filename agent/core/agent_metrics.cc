@@ -113,6 +113,11 @@ std::vector<MetricFamily> Agent::CollectMetrics() const {
                  "counter",
                  {{{{"result", "ok"}}, double(actions_ok_)},
                   {{{"result", "failed"}}, double(actions_failed_)}}});
+  out.push_back({"pwire_agent_reconcile_slices_yielded_total",
+                 "Reconciles that stopped after their time slice to serve the event loop, "
+                 "and went on in its next round.",
+                 "counter",
+                 {{{}, double(reconcile_slices_yielded_)}}});
   return out;
 }
 

@@ -169,10 +169,14 @@ void EventLoop::RunOnce(base::Duration max_wait) {
   epoll_event events[64];
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(max_wait).count();
   int n = epoll_wait(epfd_, events, 64, ms < 0 ? -1 : static_cast<int>(ms));
+  // Timers go last: after a stall (a long task), what arrived meanwhile (a peer's
+  // acknowledgement, a control message a data plane thread posted) is read before a
+  // retransmission timeout that it would have cancelled fires.
+  bool timers_due = false;
   for (int i = 0; i < n; ++i) {
     int fd = events[i].data.fd;
     if (fd == timerfd_) {
-      FireTimers();
+      timers_due = true;
     } else if (fd == eventfd_) {
       DrainPosted();
     } else {
@@ -182,6 +186,7 @@ void EventLoop::RunOnce(base::Duration max_wait) {
       (*cb)(events[i].events);
     }
   }
+  if (timers_due) FireTimers();
 }
 
 void EventLoop::Run() {

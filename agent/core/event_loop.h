@@ -47,7 +47,8 @@ class EventLoop {
   // through the eventfd (it only writes to it).
   void Run();
   void Stop();
-  // Runs one round: waits at most `max_wait` for events, dispatches them, returns.
+  // Runs one round: waits at most `max_wait` for events, dispatches them (descriptors and
+  // posted work first, due timers last), returns.
   void RunOnce(base::Duration max_wait);
 
   base::Instant Now() const { return base::MonotonicNow(); }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -105,6 +106,30 @@ TEST(EventLoopTest, FdCallbackDispatchesAndCanRemoveItself) {
   ASSERT_EQ(write(sv[1], "y", 1), 1);
   loop->RunOnce(milliseconds(20));
   EXPECT_EQ(reads, 1);  // Removed: no more dispatch.
+  close(sv[0]);
+  close(sv[1]);
+}
+
+// After a stall, a timer that became due and a datagram (or posted work) that arrived in the
+// meantime are ready together: the datagram is read first, so an acknowledgement it carries
+// cancels a retransmission before the retransmission timeout fires.
+TEST(EventLoopTest, ReadyDescriptorsAndPostedWorkRunBeforeDueTimers) {
+  auto loop = *EventLoop::Create();
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
+  std::vector<std::string> order;
+  ASSERT_TRUE(loop->AddFd(sv[0], EPOLLIN,
+                          [&](uint32_t) {
+                            char b[16];
+                            while (read(sv[0], b, sizeof b) > 0) order.emplace_back("fd");
+                          })
+                  .ok());
+  // Became due first (armed before the datagram and the post arrived).
+  loop->ScheduleAt(loop->Now() - milliseconds(1), [&] { order.emplace_back("timer"); });
+  ASSERT_EQ(write(sv[1], "x", 1), 1);
+  loop->Post([&] { order.emplace_back("posted"); });
+  ASSERT_TRUE(RunUntil(*loop, [&] { return order.size() == 3; }));
+  EXPECT_EQ(order.back(), "timer");
   close(sv[0]);
   close(sv[1]);
 }

@@ -85,9 +85,15 @@ int Run(int n) {
   a.agent->OnDesiredState(da);
   const auto deadline = t0 + std::chrono::seconds(300);
   const auto un = static_cast<size_t>(n);
-  while ((a.programmed() < un || b.programmed() < un) &&
-         std::chrono::steady_clock::now() < deadline) {
-    loop->RunOnce(std::chrono::milliseconds(20));
+  // Checked every 10 ms of loop time, not every round: a check copies the fake data plane's
+  // records (O(sessions)), which is the bench's cost, not the agents'.
+  auto next_check = t0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (std::chrono::steady_clock::now() >= next_check) {
+      if (a.programmed() >= un && b.programmed() >= un) break;
+      next_check = std::chrono::steady_clock::now() + std::chrono::milliseconds(10);
+    }
+    loop->RunOnce(std::chrono::milliseconds(10));
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (a.programmed() < un || b.programmed() < un) {
