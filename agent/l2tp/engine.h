@@ -162,7 +162,10 @@ struct SessionDown {
 };
 struct CircuitStatusChanged {  // SLI received (§6.14)
   uint32_t local_session_id = 0;
-  bool active = true;
+  bool active = true;  // the A bit
+  // The whole Circuit Status value: the RFC 5641 fault and standby bits say why the
+  // pseudowire is not active (circuit_status:: in avp_table.h).
+  uint16_t bits = 0;
 };
 using Event = std::variant<ControlConnectionUp, ControlConnectionDown, SessionUp, SessionDown,
                            CircuitStatusChanged>;

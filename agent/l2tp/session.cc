@@ -12,10 +12,13 @@ namespace {
 Bytes ToBytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 std::string ToString(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
-// Circuit Status AVP 71 (§5.4.5): bit 15 A (active), bit 14 N (new).
+// Circuit Status AVP 71 (§5.4.5): bit 15 A (active), bit 14 N (new; deprecated by RFC
+// 5641 §3, optional to send and ignored on receipt).
 uint16_t CircuitBits(bool active, bool is_new) {
-  return static_cast<uint16_t>((active ? 1 : 0) | (is_new ? 2 : 0));
+  return static_cast<uint16_t>((active ? circuit_status::kActive : 0) |
+                               (is_new ? circuit_status::kNew : 0));
 }
+bool IsActive(uint16_t bits) { return (bits & circuit_status::kActive) != 0; }
 
 bool Carries(const std::vector<uint16_t>& caps, uint16_t pw_type) {
   return std::find(caps.begin(), caps.end(), pw_type) != caps.end();
@@ -241,7 +244,7 @@ std::optional<ResultCode> LearnPeerSide(Session& s, const Message& m) {
     return Result(15, std::nullopt, "sequencing required without L2-Specific Sublayer");
   }
   if (auto cs = m.Get<avp::CircuitStatus>()) {
-    s.peer_circuit_active = (*cs & 1) != 0;
+    s.peer_circuit_active = IsActive(*cs);
   }
   return std::nullopt;
 }
@@ -503,8 +506,10 @@ void SessionOps::OnMessage(Instant now, ControlConnection& cc, const Message& m,
       // §6.14: circuit status change without teardown. An L2TPv2-style SLI (ACCM only, as
       // Meraki sends) has no Circuit Status and changes nothing.
       if (auto cs = m.Get<avp::CircuitStatus>()) {
-        s->peer_circuit_active = (*cs & 1) != 0;
-        SessionTable::Emit(e, CircuitStatusChanged{s->local_id, s->peer_circuit_active});
+        s->peer_circuit_active = IsActive(*cs);
+        SessionTable::Emit(
+            e, CircuitStatusChanged{
+                   .local_session_id = s->local_id, .active = s->peer_circuit_active, .bits = *cs});
       }
       return;
     case MessageType::kWen:
@@ -522,7 +527,7 @@ void SessionOps::OnMessage(Instant now, ControlConnection& cc, const Message& m,
     case MessageType::kIccn:
     case MessageType::kOccn:
       if (auto cs = m.Get<avp::CircuitStatus>()) {
-        s->peer_circuit_active = (*cs & 1) != 0;
+        s->peer_circuit_active = IsActive(*cs);
       }
       Apply(now, cc, *s, Guarded(type, true), Result(2, 0, "unexpected call message"));
       return;

@@ -171,11 +171,25 @@ TEST_F(ScriptedPeerTest, SliWithOnlyAccmIsAcceptedLikeMeraki) {
   EXPECT_EQ(Count<SessionDown>(), 0u);
   EXPECT_EQ(Count<CircuitStatusChanged>(), 0u);
   EXPECT_NE(LastType(), MessageType::kCdn);
-  ASSERT_TRUE(Send(SessionMessage(MessageType::kSli).Add<avp::CircuitStatus>(0).Build()).ok());
-  EXPECT_EQ(Count<CircuitStatusChanged>(), 1u);
+  // RFC 5641: down with a local attachment circuit receive fault.
+  ASSERT_TRUE(Send(SessionMessage(MessageType::kSli)
+                       .Add<avp::CircuitStatus>(circuit_status::kAcReceiveFault)
+                       .Build())
+                  .ok());
+  ASSERT_EQ(Count<CircuitStatusChanged>(), 1u);
+  const auto& down = std::get<CircuitStatusChanged>(events_.back());
+  EXPECT_FALSE(down.active);
+  EXPECT_EQ(down.bits, circuit_status::kAcReceiveFault);
   // §6.14: the circuit went down, the session stays.
   EXPECT_EQ(Count<SessionDown>(), 0u);
   EXPECT_EQ(engine_.SessionState(engine_session_), CallState::kEstablished);
+  // Up again; the deprecated N bit is ignored on receipt (RFC 5641 §3).
+  ASSERT_TRUE(Send(SessionMessage(MessageType::kSli)
+                       .Add<avp::CircuitStatus>(circuit_status::kActive | circuit_status::kNew)
+                       .Build())
+                  .ok());
+  ASSERT_EQ(Count<CircuitStatusChanged>(), 2u);
+  EXPECT_TRUE(std::get<CircuitStatusChanged>(events_.back()).active);
 }
 
 TEST_F(ScriptedPeerTest, WenIsAccepted) {
