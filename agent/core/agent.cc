@@ -66,14 +66,6 @@ void ToProtoCounters(const dataplane::Stats& s, v1::Counters* c) {
   c->set_rx_invalid(s.rx_malformed);
 }
 
-const dataplane::SessionConfig* FindProgrammed(const dataplane::Snapshot& snap, uint32_t tunnel,
-                                               uint32_t session) {
-  for (const auto& s : snap.sessions) {
-    if (s.tunnel_id == tunnel && s.local_session_id == session) return &s;
-  }
-  return nullptr;
-}
-
 std::string PwOf(const Action& a) {
   if (auto* x = std::get_if<action::OpenTunnel>(&a)) return x->for_pw;
   if (auto* x = std::get_if<action::OpenSession>(&a)) return x->pw;
@@ -281,7 +273,9 @@ void Agent::ContinueReconcile() {
 std::vector<AppliedAction> Agent::Reconcile() {
   last_reconcile_ = loop_.Now();
   bool yielded = false;
-  bool dp_changed = true;  // dp_snapshot_ is older than the data plane
+  bool dp_changed = true;  // `listed` is older than the data plane
+  bool have_listed = false;
+  dataplane::Snapshot listed;
   std::optional<base::Instant> slice_end;
   std::vector<AppliedAction> applied;
   for (int round = 0; round < 4 && !yielded; ++round) {
@@ -291,9 +285,10 @@ std::vector<AppliedAction> Agent::Reconcile() {
       spdlog::error("dataplane list: {}", snap.status().ToString());
       break;
     }
-    dp_snapshot_ = std::move(*snap);
+    listed = std::move(*snap);
+    have_listed = true;
     dp_changed = false;
-    auto plan = Plan(desired_, ObservedView{cp_.tunnels(), cp_.sessions(), dp_snapshot_});
+    auto plan = Plan(desired_, ObservedView{cp_.tunnels(), cp_.sessions(), listed});
     if (!have_server_state_) {
       // Until the server's first desired state arrives, what exists is adopted as it is:
       // nothing is removed (a restarted agent keeps forwarding).
@@ -340,8 +335,12 @@ std::vector<AppliedAction> Agent::Reconcile() {
     if (!progress || !only_dataplane) break;
   }
   if (dp_changed) {
-    if (auto snap = dp_.List(); snap.ok()) dp_snapshot_ = std::move(*snap);
+    if (auto snap = dp_.List(); snap.ok()) {
+      listed = std::move(*snap);
+      have_listed = true;
+    }
   }
+  if (have_listed) KeepProgrammed(listed);
   last_reconcile_took_ = loop_.Now() - last_reconcile_;
   if (yielded) {
     ++reconcile_slices_yielded_;
@@ -355,6 +354,34 @@ std::vector<AppliedAction> Agent::Reconcile() {
     });
   }
   return applied;
+}
+
+void Agent::KeepProgrammed(const dataplane::Snapshot& snap) {
+  std::vector<Programmed> now;  // exactly sized (clear() would keep a larger capacity)
+  now.reserve(snap.sessions.size());
+  for (const auto& c : snap.sessions) {
+    now.push_back({c.tunnel_id, c.local_session_id, c.peer_session_id,
+                   static_cast<uint8_t>(c.cookie.size()),
+                   static_cast<uint8_t>(c.peer_cookie.size()), c.ifname});
+  }
+  std::sort(now.begin(), now.end(), [](const Programmed& x, const Programmed& y) {
+    return std::tie(x.tunnel_id, x.local_session_id) < std::tie(y.tunnel_id, y.local_session_id);
+  });
+  programmed_ = std::move(now);
+  static_tunnels_ = static_cast<int>(std::count_if(
+      snap.tunnels.begin(), snap.tunnels.end(),
+      [](const dataplane::TunnelConfig& t) { return t.mode == dataplane::TunnelMode::kStatic; }));
+}
+
+const Agent::Programmed* Agent::FindProgrammed(uint32_t tunnel, uint32_t session) const {
+  auto it = std::lower_bound(programmed_.begin(), programmed_.end(), std::pair{tunnel, session},
+                             [](const Programmed& p, const std::pair<uint32_t, uint32_t>& k) {
+                               return std::pair{p.tunnel_id, p.local_session_id} < k;
+                             });
+  if (it == programmed_.end() || it->tunnel_id != tunnel || it->local_session_id != session) {
+    return nullptr;
+  }
+  return &*it;
 }
 
 void Agent::HoldBackRetries(std::vector<Action>& plan) {
@@ -424,9 +451,9 @@ v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
                          ? v1::PseudowireClass::NO_SUBLAYER
                          : v1::PseudowireClass::DEFAULT_SUBLAYER);
   st.set_sequencing(pw.session.send_seq);
-  const dataplane::SessionConfig* prog = nullptr;
+  const Programmed* prog = nullptr;
   if (pw.is_static) {
-    prog = FindProgrammed(dp_snapshot_, pw.session.tunnel_id, pw.session.local_session_id);
+    prog = FindProgrammed(pw.session.tunnel_id, pw.session.local_session_id);
     st.set_session_state(prog ? v1::SESSION_STATIC : v1::SESSION_FAILED);
     st.set_local_control_connection_id(pw.tunnel_config.local_tunnel_id);
     st.set_remote_control_connection_id(pw.tunnel_config.peer_tunnel_id);
@@ -455,7 +482,7 @@ v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
         st.set_remote_control_connection_id(t->second.peer_id);
         st.set_control_connection(absl::StrCat(t->second.local_id, "/", t->second.peer_id));
       }
-      prog = FindProgrammed(dp_snapshot_, s->second.tunnel_id, s->second.local_session_id);
+      prog = FindProgrammed(s->second.tunnel_id, s->second.local_session_id);
       st.set_local_session_id(s->second.local_session_id);
       st.set_remote_session_id(s->second.peer_session_id);
       st.set_local_cookie_length(static_cast<uint32_t>(s->second.cookie.size()));
@@ -470,8 +497,8 @@ v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
   if (prog) {
     st.set_local_session_id(prog->local_session_id);
     st.set_remote_session_id(prog->peer_session_id);
-    st.set_local_cookie_length(static_cast<uint32_t>(prog->cookie.size()));
-    st.set_remote_cookie_length(static_cast<uint32_t>(prog->peer_cookie.size()));
+    st.set_local_cookie_length(static_cast<uint32_t>(prog->cookie_length));
+    st.set_remote_cookie_length(static_cast<uint32_t>(prog->peer_cookie_length));
     st.set_interface_name(prog->ifname);
     st.mutable_local_circuit()->set_active(true);
     st.mutable_local_circuit()->set_raw(1);
@@ -553,7 +580,7 @@ std::map<std::pair<uint32_t, uint32_t>, std::string> Agent::SessionNames() const
 v1::CountersReport Agent::BuildCountersReport() {
   v1::CountersReport r;
   auto names = SessionNames();
-  for (const auto& s : dp_snapshot_.sessions) {
+  for (const auto& s : programmed_) {
     auto n = names.find({s.tunnel_id, s.local_session_id});
     if (n == names.end() || n->second.starts_with("local/")) continue;
     auto stats = dp_.SessionStats(s.tunnel_id, s.local_session_id);

@@ -90,7 +90,20 @@ class Agent {
   DesiredSnapshot desired_;                         // server's + local
   std::atomic<uint64_t> applied_version_{0};
 
-  dataplane::Snapshot dp_snapshot_;
+  // What the agent keeps of each programmed session between reconciles, for status, counters
+  // and metrics; the data plane holds the rest (a full SessionConfig is ~4 times as big).
+  struct Programmed {
+    uint32_t tunnel_id = 0;
+    uint32_t local_session_id = 0;
+    uint32_t peer_session_id = 0;
+    uint8_t cookie_length = 0;
+    uint8_t peer_cookie_length = 0;
+    std::string ifname;  // at most 15 characters: no allocation
+  };
+  void KeepProgrammed(const dataplane::Snapshot& snap);
+  const Programmed* FindProgrammed(uint32_t tunnel, uint32_t session) const;
+  std::vector<Programmed> programmed_;  // by (tunnel_id, local_session_id)
+  int static_tunnels_ = 0;
   std::map<std::string, std::string> last_error_;  // per pseudowire, from the applier
   std::map<std::string, std::string> reported_;    // per pseudowire, last status sent
   bool reconcile_pending_ = false;

@@ -28,9 +28,7 @@ std::vector<MetricFamily> Agent::CollectMetrics() const {
   std::map<std::string, double> by_state = {
       {"connecting", 0}, {"established", 0}, {"closing", 0}, {"static", 0}};
   for (const auto& [id, t] : cp_.tunnels()) by_state[std::string(StateName(t.state))]++;
-  for (const auto& t : dp_snapshot_.tunnels) {
-    if (t.mode == dataplane::TunnelMode::kStatic) by_state["static"]++;
-  }
+  by_state["static"] += static_tunnels_;
   for (const auto& [st, n] : by_state) tunnels.samples.push_back({{{"state", st}}, n});
   out.push_back(std::move(tunnels));
 
@@ -40,7 +38,7 @@ std::vector<MetricFamily> Agent::CollectMetrics() const {
   for (const auto& [name, s] : cp_.sessions()) sess[std::string(StateName(s.state))]++;
   auto names = SessionNames();
   std::set<std::string> programmed;
-  for (const auto& s : dp_snapshot_.sessions) {
+  for (const auto& s : programmed_) {
     auto n = names.find({s.tunnel_id, s.local_session_id});
     if (n != names.end()) programmed.insert(n->second);
   }
@@ -73,7 +71,7 @@ std::vector<MetricFamily> Agent::CollectMetrics() const {
   auto by = Family("pwire_agent_session_bytes_total", "Data bytes per session.", "counter");
   auto dr =
       Family("pwire_agent_session_drops_total", "Data packets dropped per session.", "counter");
-  for (const auto& s : dp_snapshot_.sessions) {
+  for (const auto& s : programmed_) {
     auto n = names.find({s.tunnel_id, s.local_session_id});
     if (n == names.end()) continue;
     auto st = dp_.SessionStats(s.tunnel_id, s.local_session_id);

@@ -390,7 +390,6 @@ void L2tpControlPlane::OnSessionUp(const l2tp::SessionUp& up) {
     replaced = {old->second.tunnel_id, old->second.local_session_id};
   }
   ObservedSession& s = sessions_[pw];
-  s.pw = pw;
   s.tunnel_id = info.ccid;
   s.local_session_id = info.local_session_id;
   s.peer_session_id = info.remote_session_id;
@@ -458,7 +457,8 @@ l2tp::SessionDecision L2tpControlPlane::OnIncomingSession(const l2tp::IncomingSe
                  req.peer.ToString(), req.remote_end_id);
     return no;
   }
-  for (const std::string& name : candidates->second) {
+  for (const std::string* name_of : candidates->second) {
+    const std::string& name = *name_of;
     auto it = desired_->pseudowires.find(name);
     if (it == desired_->pseudowires.end()) continue;
     const DesiredPseudowire& pw = it->second;
@@ -542,7 +542,6 @@ absl::Status L2tpControlPlane::OpenSession(uint32_t tunnel_id, const DesiredPseu
   session_pw_[*sid] = pw.name;
   ObservedSession& s = sessions_[pw.name];
   s = ObservedSession{};
-  s.pw = pw.name;
   s.tunnel_id = tunnel_id;
   s.local_session_id = *sid;
   s.state = LinkState::kConnecting;
@@ -649,7 +648,7 @@ void L2tpControlPlane::SetDesired(const DesiredSnapshot* desired) {
   for (const auto& [name, pw] : desired_->pseudowires) {
     if (pw.is_static) continue;
     std::string id(pw.remote_end_id.begin(), pw.remote_end_id.end());
-    incoming_[IncomingKey(pw.tunnel.peer, id)].push_back(name);
+    incoming_[IncomingKey(pw.tunnel.peer, id)].push_back(&name);
   }
 }
 

@@ -107,8 +107,8 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   ControlPlaneStats extra_;
   std::map<std::string, Backoff> backoff_;
   // Desired dynamic pseudowires by "peer|remote end id": what an incoming ICRQ may match.
-  std::unordered_map<std::string, std::vector<std::string>>
-      incoming_;  // by tunnel key string or pseudowire name
+  // The names point into *desired_'s keys (rebuilt by every SetDesired).
+  std::unordered_map<std::string, std::vector<const std::string*>> incoming_;
   // Tunnel key string of the SCCRQs we sent, until established.
   std::map<uint32_t, std::string> opening_;
 };

@@ -37,9 +37,9 @@ struct SessionShape {
   bool operator==(const SessionShape&) const = default;
 };
 
-// A dynamic session (RFC 3931 §7.3/§7.4) bound to a pseudowire by its Remote End ID.
+// A dynamic session (RFC 3931 §7.3/§7.4) bound to a pseudowire by its Remote End ID (kept
+// by pseudowire name, see ObservedState::sessions).
 struct ObservedSession {
-  std::string pw;  // "pseudowires/{id}"
   uint32_t tunnel_id = 0;
   uint32_t local_session_id = 0;
   uint32_t peer_session_id = 0;

@@ -59,7 +59,6 @@ ObservedTunnel Tunnel(uint32_t id, const TunnelKey& key, LinkState st, bool peer
 
 ObservedSession Session(const DesiredPseudowire& pw, uint32_t tunnel, uint32_t sid, LinkState st) {
   ObservedSession s;
-  s.pw = pw.name;
   s.tunnel_id = tunnel;
   s.local_session_id = sid;
   s.peer_session_id = sid + 5000;
