@@ -1,4 +1,5 @@
 // pwire-server: flags, logging and signals; everything else is in PwireServer.
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -58,7 +59,12 @@ int main(int argc, char** argv) {
   std::thread([set] {
     timespec timeout{kForceExitAfter.count(), 0};
     siginfo_t info;
-    int again = sigtimedwait(&set, &info, &timeout);
+    // EINTR is no timeout: LeakSanitizer's exit-time check interrupts this wait, and logging
+    // then, while static destructors run, used the destroyed spdlog logger.
+    int again = 0;
+    do {
+      again = sigtimedwait(&set, &info, &timeout);
+    } while (again < 0 && errno == EINTR);
     spdlog::error("pwire-server: {}, exiting without a clean shutdown",
                   again > 0 ? "second signal" : "shutdown took too long");
     std::_Exit(1);
