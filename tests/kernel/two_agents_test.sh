@@ -12,6 +12,9 @@ set -uo pipefail
 SRC=$(realpath "${1:?usage: two_agents_test.sh SOURCE_DIR BUILD_DIR}")
 BUILD=$(realpath "${2:?usage: two_agents_test.sh SOURCE_DIR BUILD_DIR}")
 LAB_NAME=kernel_lab_two_agents/host
+# As tests/run.sh sets them, when run by hand.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SRC/tests/lsan.supp:print_suppressions=0}
 # lab_lib.sh's helpers for pwctl, YAML and polling (no lab_init: no namespaces on this host).
 # shellcheck source=tests/integration/lab_lib.sh
 source "$SRC/tests/integration/lab_lib.sh"
@@ -70,16 +73,25 @@ for attempt in 1 2 3; do
 done
 [ -n "$server_pid" ] || fail "pwire-server did not start"
 
+# The host's waits end early once the VM is gone (it failed: its output says why).
+vm_gone() { ! kill -0 "$lab_pid" 2>/dev/null; }
+connected_or_vm_gone() { lab_connected_is 2 || vm_gone; }
+up_or_vm_gone() { lab_pw_is t1 UP || vm_gone; }
 step_apply() {
-  lab_wait 30 "the server to list agents a and b connected" lab_connected_is 2 ||
-    { host_fail "the server lists $(lab_connected_count) agents connected, not 2"; return; }
+  if ! lab_wait 30 "the server to list agents a and b connected" connected_or_vm_gone || vm_gone
+  then
+    host_fail "the server lists $(lab_connected_count) agents connected, not 2"
+    return
+  fi
   lab_yaml_class "$tmp/pw.yaml"
   lab_yaml_pw "$tmp/pw.yaml" t1 a b cust0
   local t0
   t0=$(lab_now_ms)
   lab_pwctl apply -f "$tmp/pw.yaml" >/dev/null || { host_fail "pwctl apply"; return; }
-  lab_wait 90 "pseudowire t1 UP" lab_pw_is t1 UP ||
-    { host_fail "t1 not UP: $(lab_pwctl pw get t1)"; return; }
+  if ! lab_wait 90 "pseudowire t1 UP" up_or_vm_gone || vm_gone; then
+    host_fail "t1 not UP: $(lab_pwctl pw get t1)"
+    return
+  fi
   lab_log "t1 UP on both ends $(($(lab_now_ms) - t0)) ms after pwctl apply"
   local s
   for s in a b; do
@@ -123,5 +135,16 @@ agents=$(lab_pwctl agent list -o json | jq -r '[.agents[]?.name] | sort | join("
 [ "$agents" = "agents/a agents/b" ] || fail "the server lists agents '$agents', not a and b"
 pws=$(lab_pwctl pw list -o json | jq '.pseudowires // [] | length')
 [ "$pws" = 0 ] || fail "the server still holds $pws pseudowire(s)"
+# The server's own exit: clean, and no sanitizer report (one printed at exit leaves the exit
+# status 0).
+kill "$server_pid"
+wait "$server_pid"
+server_rc=$?
+server_pid=""
+[ "$server_rc" = 0 ] || fail "pwire-server exited with status $server_rc after SIGTERM"
+if grep -q "Sanitizer\|runtime error" "$tmp/server.log"; then
+  grep -A60 "Sanitizer\|runtime error" "$tmp/server.log"
+  fail "sanitizer report in the host's server.log (above)"
+fi
 ok=1
 lab_log "PASS: server on the host (127.0.0.1:$port), agents with the kernel data plane in the VM"
