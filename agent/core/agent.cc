@@ -120,6 +120,38 @@ absl::StatusOr<DesiredPseudowire> FromLocal(const LocalPseudowire& l,
   return FromAssignment(a);
 }
 
+absl::StatusOr<DesiredPseudowire> FromExternal(const ExternalPeer& e,
+                                               const std::string& default_local) {
+  v1::PseudowireAssignment a;
+  a.set_name(absl::StrCat("local/", e.name));
+  a.set_generation(1);
+  a.set_type(v1::PseudowireSpec::ETHERNET);
+  a.set_mode(v1::PseudowireSpec::DYNAMIC);
+  a.set_local_address(e.local_address.empty() ? default_local : e.local_address);
+  auto* peer = a.mutable_peer();
+  peer->set_address(e.peer_address);
+  peer->set_udp_port(e.udp_port);
+  peer->set_hostname(e.hostname);
+  peer->set_external(true);
+  auto* p = a.mutable_params();
+  p->set_name("local/external");  // one control connection per peer for all entries
+  p->set_udp_port(e.udp_port);
+  p->set_cookie_length(static_cast<uint32_t>(e.cookie_length));
+  p->set_l2_sublayer(e.default_sublayer ? v1::PseudowireClass::DEFAULT_SUBLAYER
+                                        : v1::PseudowireClass::NO_SUBLAYER);
+  p->mutable_hello_interval()->set_seconds(e.hello_interval_s);
+  if (!e.secret.empty()) {
+    p->set_control_auth(e.digest == "sha1" ? v1::PseudowireClass::HMAC_SHA1
+                                           : v1::PseudowireClass::HMAC_MD5);
+    a.set_shared_secret(e.secret);
+  }
+  a.set_role(e.initiator ? v1::INITIATOR : v1::RESPONDER);
+  a.set_remote_end_id(e.remote_end_id);
+  if (!e.interface.empty()) a.mutable_circuit()->set_interface(e.interface);
+  a.mutable_circuit()->set_pw_interface_name(e.session_ifname);
+  return FromAssignment(a);
+}
+
 Agent::Agent(EventLoop& loop, AgentConfig config, dataplane::Dataplane& dataplane,
              ControlPlane& control)
     : loop_(loop), config_(std::move(config)), dp_(dataplane), cp_(control) {}
@@ -139,6 +171,21 @@ absl::Status Agent::Start() {
     }
     local_[pw->name] = std::move(*pw);
   }
+  for (const auto& e : config_.external_peers) {
+    auto pw = FromExternal(e, config_.underlay.empty() ? "" : config_.underlay.front());
+    if (!pw.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("external_peers '", e.name, "': ", pw.status().message()));
+    }
+    if (local_.contains(pw->name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("external_peers '", e.name, "': the name is taken by a local pseudowire"));
+    }
+    local_[pw->name] = std::move(*pw);
+  }
+  // With no server, the configuration file is the whole desired state: what it does not
+  // hold (a dynamic session the peer closed) is removed.
+  if (config_.server == "none") have_server_state_ = true;
   cp_.SetChangeHandler([this] { RequestReconcile(); });
   dp_.SetEventHandler([this](const dataplane::Event& ev) {
     // Called on a data plane thread.

@@ -124,5 +124,9 @@ class Agent {
 // A locally configured static pseudowire as the reconciler sees it.
 absl::StatusOr<DesiredPseudowire> FromLocal(const LocalPseudowire& pw,
                                             const std::string& default_local);
+// A locally configured external peer: a dynamic pseudowire (role, Remote End ID, expected
+// Host Name, secret) whose tunnel key class is "local/external".
+absl::StatusOr<DesiredPseudowire> FromExternal(const ExternalPeer& peer,
+                                               const std::string& default_local);
 
 }  // namespace pwire::agent

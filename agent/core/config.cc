@@ -60,6 +60,66 @@ absl::Status LoadLocalPseudowire(const YAML::Node& n, size_t index, LocalPseudow
   return absl::OkStatus();
 }
 
+absl::Status LoadExternalPeer(const YAML::Node& n, size_t index, ExternalPeer& pw) {
+  auto where = absl::StrCat("config: external_peers[", index, "]");
+  if (!n.IsMap()) return absl::InvalidArgumentError(where + ": expected a mapping");
+  static const char* kKnown[] = {
+      "name",        "peer_address",     "local_address", "hostname",      "remote_end_id",
+      "role",        "udp_port",         "secret",        "digest",        "cookie_length",
+      "l2_sublayer", "hello_interval_s", "interface",     "session_ifname"};
+  for (const auto& kv : n) {
+    auto key = kv.first.as<std::string>();
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": unknown field '", key, "'"));
+    }
+  }
+  int port = pw.udp_port;
+  std::string role = pw.initiator ? "initiator" : "responder";
+  std::string sublayer = pw.default_sublayer ? "default" : "none";
+  for (const auto& s :
+       {Get(n, "name", pw.name), Get(n, "peer_address", pw.peer_address),
+        Get(n, "local_address", pw.local_address), Get(n, "hostname", pw.hostname),
+        Get(n, "remote_end_id", pw.remote_end_id), Get(n, "role", role), Get(n, "udp_port", port),
+        Get(n, "secret", pw.secret), Get(n, "digest", pw.digest),
+        Get(n, "cookie_length", pw.cookie_length), Get(n, "l2_sublayer", sublayer),
+        Get(n, "hello_interval_s", pw.hello_interval_s), Get(n, "interface", pw.interface),
+        Get(n, "session_ifname", pw.session_ifname)}) {
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
+  }
+  if (port <= 0 || port > 65535) {
+    return absl::InvalidArgumentError(where + ".udp_port: out of range");
+  }
+  pw.udp_port = static_cast<uint16_t>(port);
+  if (role != "initiator" && role != "responder") {
+    return absl::InvalidArgumentError(where + ".role: initiator or responder");
+  }
+  pw.initiator = role == "initiator";
+  if (sublayer != "default" && sublayer != "none") {
+    return absl::InvalidArgumentError(where + ".l2_sublayer: default or none");
+  }
+  pw.default_sublayer = sublayer == "default";
+  return absl::OkStatus();
+}
+
+absl::Status ValidateExternalPeer(const ExternalPeer& pw, size_t index) {
+  auto where = absl::StrCat("external_peers[", index, "]");
+  if (pw.name.empty()) return absl::InvalidArgumentError(where + ".name: required");
+  if (pw.peer_address.empty()) return absl::InvalidArgumentError(where + ".peer_address: required");
+  if (pw.remote_end_id.empty()) {
+    return absl::InvalidArgumentError(where + ".remote_end_id: required (RFC 3931 §5.4.4)");
+  }
+  if (pw.cookie_length != 0 && pw.cookie_length != 4 && pw.cookie_length != 8) {
+    return absl::InvalidArgumentError(where + ".cookie_length: 0, 4 or 8");
+  }
+  if (pw.digest != "md5" && pw.digest != "sha1") {
+    return absl::InvalidArgumentError(where + ".digest: md5 or sha1");
+  }
+  if (pw.hello_interval_s < 0) {
+    return absl::InvalidArgumentError(where + ".hello_interval_s: must not be negative");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<DataplaneMode> ParseDataplaneMode(std::string_view s) {
@@ -97,7 +157,8 @@ absl::Status LoadAgentConfigYaml(std::string_view yaml_text, AgentConfig& cfg) {
   static const char* kKnown[] = {"server",         "agent_id",          "tls",
                                  "underlay",       "l2tp_port",         "dataplane",
                                  "metrics_listen", "log_level",         "log_format",
-                                 "state_dir",      "status_interval_s", "local_pseudowires"};
+                                 "state_dir",      "status_interval_s", "local_pseudowires",
+                                 "external_peers"};
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
@@ -136,6 +197,16 @@ absl::Status LoadAgentConfigYaml(std::string_view yaml_text, AgentConfig& cfg) {
       cfg.local_pseudowires.push_back(std::move(pw));
     }
   }
+  if (auto peers = root["external_peers"]) {
+    if (!peers.IsSequence()) {
+      return absl::InvalidArgumentError("config: external_peers: expected a list");
+    }
+    for (size_t i = 0; i < peers.size(); ++i) {
+      ExternalPeer pw;
+      if (auto s = LoadExternalPeer(peers[i], i, pw); !s.ok()) return s;
+      cfg.external_peers.push_back(std::move(pw));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -170,6 +241,9 @@ absl::Status ValidateAgentConfig(const AgentConfig& cfg) {
         return absl::InvalidArgumentError(where + ": cookies are 0, 4 or 8 bytes (hex)");
       }
     }
+  }
+  for (size_t i = 0; i < cfg.external_peers.size(); ++i) {
+    if (auto s = ValidateExternalPeer(cfg.external_peers[i], i); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

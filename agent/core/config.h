@@ -32,6 +32,29 @@ struct LocalPseudowire {
   std::string session_ifname;
 };
 
+// A pseudowire with a dynamic L2TPv3 session (RFC 3931 §3.3, §3.4) to a peer that pwire does
+// not manage (a third-party router), configured locally. The peer is identified by its
+// address, its Host Name AVP (§5.4.3; when set, a control connection with a peer presenting
+// another one is refused) and the Remote End ID that binds the session (§5.4.4). With a
+// secret, control messages are authenticated (§4.3, Message Digest AVP). Entries with one
+// peer address share one control connection: give them the same secret and timers.
+struct ExternalPeer {
+  std::string name;
+  std::string peer_address;
+  std::string local_address;  // Ours; empty means the first underlay address.
+  std::string hostname;       // The peer's Host Name; empty: not checked.
+  std::string remote_end_id;  // Required.
+  bool initiator = true;      // We send the SCCRQ and ICRQ; false: we wait for the peer's.
+  uint16_t udp_port = 1701;
+  std::string secret;          // Empty: no control message authentication.
+  std::string digest = "md5";  // With a secret: md5 (HMAC-MD5) or sha1 (HMAC-SHA1).
+  int cookie_length = 0;       // Of the cookie we assign: 0, 4 or 8.
+  bool default_sublayer = true;
+  int hello_interval_s = 60;  // RFC 3931 §6.5 keepalive; 0 disables it.
+  std::string interface;      // Attachment circuit: interface (or bridge) to join.
+  std::string session_ifname;
+};
+
 struct AgentConfig {
   std::string config_file;
   std::string server = "unix:///run/pwire/pwire.sock";
@@ -48,6 +71,7 @@ struct AgentConfig {
   std::string state_dir = "/var/lib/pwire-agent";
   int status_interval_s = 10;  // Periodic counters to the server.
   std::vector<LocalPseudowire> local_pseudowires;
+  std::vector<ExternalPeer> external_peers;
 };
 
 // Parses argv (and the YAML file named by --config, if any). On --help, returns

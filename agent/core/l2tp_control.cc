@@ -295,6 +295,10 @@ void L2tpControlPlane::OnConnectionUp(Endpoint& ep, const l2tp::ControlConnectio
   }
   t.peer_id = up.peer_ccid;
   t.state = LinkState::kEstablished;
+  if (std::string why = IdentityMismatch(ep.local, peer.ToString(), up); !why.empty()) {
+    RefuseConnection(t, why);  // Our SCCRQ stays in opening_: the close counts as a failure.
+    return;
+  }
   if (auto o = opening_.find(up.ccid); o != opening_.end()) {
     backoff_.erase(o->second);
     opening_.erase(o);
@@ -331,6 +335,42 @@ void L2tpControlPlane::OnConnectionUp(Endpoint& ep, const l2tp::ControlConnectio
     sock.watched = false;
   }
   sockets_[up.ccid] = sock;
+}
+
+std::string L2tpControlPlane::IdentityMismatch(const std::string& local, const std::string& peer,
+                                               const l2tp::ControlConnectionUp& up) const {
+  if (desired_ == nullptr) return "";
+  std::string why;
+  for (const auto& [name, pw] : desired_->pseudowires) {
+    if (pw.is_static || pw.tunnel.peer != peer || pw.tunnel.local != local) continue;
+    if (!pw.external_peer) return "";  // A pwire agent there: not an external peer's rules.
+    const ControlParams& c = pw.control;
+    // RFC 3931 §5.4.3: the Host Name and Router ID AVPs the peer presented.
+    if (!c.expected_hostname.empty() && c.expected_hostname != up.peer_host_name) {
+      why = absl::StrCat("peer host name '", up.peer_host_name, "', expected '",
+                         c.expected_hostname, "'");
+    } else if (c.expected_router_id != 0 && c.expected_router_id != up.peer_router_id) {
+      why = absl::StrCat("peer router id ", up.peer_router_id, ", expected ", c.expected_router_id);
+    } else {
+      return "";
+    }
+  }
+  return why;
+}
+
+void L2tpControlPlane::RefuseConnection(ObservedTunnel& t, const std::string& why) {
+  spdlog::warn("l2tp: control connection {} with {} refused: {}", t.local_id, t.key.peer, why);
+  ++extra_.refused_tunnels;
+  if (desired_ != nullptr) {
+    for (const auto& [name, pw] : desired_->pseudowires) {
+      if (pw.external_peer && pw.tunnel.peer == t.key.peer) last_error_[name] = why;
+    }
+  }
+  t.state = LinkState::kClosing;
+  // StopCCN once this round of engine events is handled (closing drives the engine). §5.4.2:
+  // result 4, requester is not authorized to establish a control channel.
+  const uint32_t ccid = t.local_id;
+  loop_.Post([this, ccid] { CloseTunnelWith(ccid, 4); });
 }
 
 void L2tpControlPlane::OnConnectionDown(const l2tp::ControlConnectionDown& down) {
@@ -514,9 +554,14 @@ absl::Status L2tpControlPlane::OpenTunnel(const TunnelKey& key, const DesiredPse
 }
 
 absl::Status L2tpControlPlane::CloseTunnel(uint32_t tunnel_id) {
+  CloseTunnelWith(tunnel_id, 1);  // §5.4.2: general request to clear the control connection
+  return absl::OkStatus();
+}
+
+void L2tpControlPlane::CloseTunnelWith(uint32_t tunnel_id, uint16_t result) {
   Endpoint* ep = EndpointOfTunnel(tunnel_id);
-  if (ep == nullptr) return absl::OkStatus();
-  absl::Status s = ep->engine->CloseControlConnection(loop_.Now(), tunnel_id, 1);
+  if (ep == nullptr) return;
+  absl::Status s = ep->engine->CloseControlConnection(loop_.Now(), tunnel_id, result);
   if (!s.ok()) {
     tunnels_.erase(tunnel_id);
     CloseSocket(tunnel_id);
@@ -524,7 +569,6 @@ absl::Status L2tpControlPlane::CloseTunnel(uint32_t tunnel_id) {
     tunnels_[tunnel_id].state = LinkState::kClosing;
   }
   Drive(*ep);
-  return absl::OkStatus();
 }
 
 absl::Status L2tpControlPlane::OpenSession(uint32_t tunnel_id, const DesiredPseudowire& pw) {

@@ -74,6 +74,13 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   void HandleEvent(Endpoint& ep, const l2tp::Event& event);
   void OnConnectionUp(Endpoint& ep, const l2tp::ControlConnectionUp& up);
   void OnConnectionDown(const l2tp::ControlConnectionDown& down);
+  // Why an established control connection is not with the external peer the desired
+  // pseudowires to that address name (Host Name, Router ID), or "" when it is.
+  std::string IdentityMismatch(const std::string& local, const std::string& peer,
+                               const l2tp::ControlConnectionUp& up) const;
+  void CloseTunnelWith(uint32_t tunnel_id, uint16_t result);
+  // Closes it (StopCCN) and records why for the pseudowires to that peer.
+  void RefuseConnection(ObservedTunnel& t, const std::string& why);
   void OnSessionUp(const l2tp::SessionUp& up);
   void OnSessionDown(const l2tp::SessionDown& down);
   Endpoint* EndpointOfTunnel(uint32_t tunnel_id);

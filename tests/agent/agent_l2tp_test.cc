@@ -4,6 +4,8 @@
 // session nobody desired is refused, and deletion tears it down on both sides.
 #include <unistd.h>
 
+#include <functional>
+
 #include "agent/core/agent.h"
 #include "agent/core/l2tp_control.h"
 #include "agent/dataplane/fake_dataplane.h"
@@ -31,10 +33,12 @@ v1::PseudowireAssignment Dynamic(const std::string& local, const std::string& pe
 }
 
 struct Side {
-  Side(EventLoop& loop, const std::string& addr, uint16_t port) {
+  Side(EventLoop& loop, const std::string& addr, uint16_t port,
+       const std::function<void(AgentConfig&)>& tweak = nullptr) {
     cfg.agent_id = "agent-" + addr;
     cfg.underlay = {addr};
     cfg.l2tp_port = port;
+    if (tweak) tweak(cfg);
     cp = std::make_unique<L2tpControlPlane>(loop, cfg, dp, std::make_unique<base::SystemRandom>());
     agent = std::make_unique<Agent>(loop, cfg, dp, *cp);
   }
@@ -174,6 +178,75 @@ TEST_F(AgentL2tpTest, ManyPseudowiresShareOneControlConnection) {
   }));
   EXPECT_EQ(a_->cp->tunnels().size(), 1u);
   EXPECT_EQ(b_->cp->tunnels().size(), 1u);
+}
+
+// An external peer configured only in the agent's file (external_peers): the "router" b
+// initiates a dynamic session to a, authenticated with HMAC-SHA1; a runs it as a server-made
+// pseudowire to an external endpoint (expected Host Name, shared secret).
+class ExternalPeerTest : public AgentL2tpTest {
+ protected:
+  // Replaces b with a "router" that has one external peer, a, with `hostname` expected.
+  void MakeRouter(const std::string& hostname) {
+    b_.reset();
+    b_ = std::make_unique<Side>(*loop_, "127.0.0.2", port_, [&](AgentConfig& c) {
+      c.agent_id = "router";
+      ExternalPeer e;
+      e.name = "to-a";
+      e.peer_address = "127.0.0.1";
+      e.hostname = hostname;
+      e.remote_end_id = "ext-1";
+      e.udp_port = port_;
+      e.secret = "r0uter-secret";
+      e.digest = "sha1";
+      e.cookie_length = 4;
+      e.session_ifname = "pw-ext";
+      c.external_peers.push_back(e);
+    });
+    ASSERT_TRUE(b_->cp->Listen().ok());
+    ASSERT_TRUE(b_->agent->Start().ok());
+  }
+  // a's side: what pwire-server sends for an endpoint whose other end is an ExternalPeer.
+  v1::PseudowireAssignment ToRouter() {
+    auto p = Dynamic("127.0.0.1", "127.0.0.2", port_, v1::RESPONDER, "ext-1");
+    p.mutable_peer()->set_external(true);
+    p.mutable_peer()->set_hostname("router");
+    p.mutable_params()->set_control_auth(v1::PseudowireClass::HMAC_SHA1);
+    p.set_shared_secret("r0uter-secret");
+    return p;
+  }
+};
+
+TEST_F(ExternalPeerTest, ConfiguredExternalPeerOpensAuthenticatedDynamicSession) {
+  MakeRouter("agent-127.0.0.1");
+  Desire(*a_, 1, {ToRouter()});
+  ASSERT_TRUE(RunUntil(
+      [&] { return a_->dp.List()->sessions.size() == 1 && b_->dp.List()->sessions.size() == 1; }));
+  auto sa = a_->dp.List()->sessions[0];
+  auto sb = b_->dp.List()->sessions[0];
+  EXPECT_EQ(sa.local_session_id, sb.peer_session_id);
+  EXPECT_EQ(sb.local_session_id, sa.peer_session_id);
+  EXPECT_EQ(sb.cookie.size(), 4u);  // the router's entry: cookie_length 4
+  EXPECT_EQ(sb.ifname, "pw-ext");
+  EXPECT_EQ(a_->cp->stats().auth_failures, 0u);
+  EXPECT_EQ(b_->cp->stats().auth_failures, 0u);
+  ASSERT_EQ(b_->cp->tunnels().size(), 1u);
+  EXPECT_FALSE(b_->cp->tunnels().begin()->second.peer_initiated);  // the router opened it
+}
+
+TEST_F(ExternalPeerTest, PeerWithAnotherHostNameIsRefused) {
+  MakeRouter("not-agent-a");
+  Desire(*a_, 1, {ToRouter()});
+  ASSERT_TRUE(RunUntil([&] { return b_->cp->stats().refused_tunnels > 0; }));
+  EXPECT_NE(b_->cp->LastError("local/to-a").find("peer host name 'agent-127.0.0.1'"),
+            std::string::npos)
+      << b_->cp->LastError("local/to-a");
+  // Closed, and not tried again at once (backoff after the failure).
+  ASSERT_TRUE(RunUntil([&] { return b_->cp->tunnels().empty(); }));
+  EXPECT_TRUE(
+      b_->cp->RetryAt("127.0.0.2->127.0.0.1/udp:" + std::to_string(port_) + " class=local/external")
+          .has_value());
+  EXPECT_TRUE(a_->dp.List()->sessions.empty());
+  EXPECT_TRUE(b_->dp.List()->sessions.empty());
 }
 
 }  // namespace

@@ -93,6 +93,48 @@ local_pseudowires:
   EXPECT_NE(s.message().find("local_pseudowires[0]"), std::string_view::npos);
 }
 
+TEST(ConfigTest, ExternalPeersParsedAndValidated) {
+  AgentConfig cfg;
+  cfg.agent_id = "a";
+  cfg.underlay = {"10.0.0.1"};
+  ASSERT_TRUE(LoadAgentConfigYaml(R"(
+external_peers:
+  - name: to-cisco
+    peer_address: 10.0.0.9
+    hostname: pe9
+    remote_end_id: "100"
+    role: responder
+    secret: s3cret
+    digest: sha1
+    cookie_length: 8
+    l2_sublayer: none
+    hello_interval_s: 30
+    interface: eth1
+    session_ifname: pw-cisco
+)",
+                                  cfg)
+                  .ok());
+  ASSERT_EQ(cfg.external_peers.size(), 1u);
+  const ExternalPeer& e = cfg.external_peers[0];
+  EXPECT_EQ(e.hostname, "pe9");
+  EXPECT_EQ(e.remote_end_id, "100");
+  EXPECT_FALSE(e.initiator);
+  EXPECT_EQ(e.digest, "sha1");
+  EXPECT_FALSE(e.default_sublayer);
+  EXPECT_EQ(e.hello_interval_s, 30);
+  EXPECT_TRUE(ValidateAgentConfig(cfg).ok());
+  cfg.external_peers[0].remote_end_id.clear();
+  auto s = ValidateAgentConfig(cfg);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("external_peers[0].remote_end_id"), std::string_view::npos);
+
+  AgentConfig bad;
+  auto r = LoadAgentConfigYaml("external_peers:\n  - {name: x, role: both}\n", bad);
+  EXPECT_NE(r.message().find("external_peers[0].role"), std::string_view::npos) << r;
+  r = LoadAgentConfigYaml("external_peers:\n  - {name: x, secert: typo}\n", bad);
+  EXPECT_NE(r.message().find("unknown field 'secert'"), std::string_view::npos) << r;
+}
+
 TEST(ConfigTest, NotYamlRefused) {
   AgentConfig cfg;
   EXPECT_FALSE(LoadAgentConfigYaml("agent_id: [unclosed\n", cfg).ok());
