@@ -17,8 +17,9 @@
 #   SCRIPT        a bash script run as root inside the VM with ARGs; its exit status is the
 #                 result. It must be inside a --share (or it is copied).
 # Inside the VM: bash, busybox applets, the host's iproute2 (ip, bridge, genl), the L2TP, veth,
-# bridge and 8021q modules loaded, /run /tmp as tmpfs. Env PWIRE_KERNEL_LAB_KEEP=1 keeps the
-# work directory; PWIRE_KERNEL_LAB_KERNEL=linux-image-6.1.0-NN-amd64 pins the kernel package.
+# bridge, 8021q, macvlan and virtio_net modules loaded, /run /tmp as tmpfs.
+# Env PWIRE_KERNEL_LAB_KEEP=1 keeps the work directory;
+# PWIRE_KERNEL_LAB_KERNEL=linux-image-6.1.0-NN-amd64 pins the kernel package.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -104,15 +104,15 @@ step_delete() {
   lab_pwctl pw get t1 >/dev/null 2>&1 && host_fail "pwctl still shows t1 after its deletion"
   lab_log "t1 deleted"
 }
-# Echoes the VM's console and runs the steps it asks for.
+# Echoes the VM's console and runs the steps it asks for (a kernel message may share the line).
 drive_vm() {
   local line
   while IFS= read -r line; do
     line=${line%$'\r'}
     printf '%s\n' "$line"
     case "$line" in
-      KLAB-HOST:apply) step_apply ;;
-      KLAB-HOST:delete) step_delete ;;
+      *KLAB-HOST:apply*) step_apply ;;
+      *KLAB-HOST:delete*) step_delete ;;
     esac
   done
 }
