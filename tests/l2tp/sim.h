@@ -62,6 +62,8 @@ class Simulator {
   Engine& engine(size_t i) { return *nodes_[i]->engine; }
   Instant now() const { return now_; }
   void set_link(LinkConfig link) { link_ = link; }
+  // Sees every datagram an engine sends (node index, datagram), before the link acts on it.
+  void set_tap(std::function<void(size_t, const Datagram&)> tap) { tap_ = std::move(tap); }
   uint64_t delivered() const { return delivered_; }
   uint64_t dropped() const { return dropped_; }
 
@@ -141,6 +143,7 @@ class Simulator {
   }
 
   void Send(size_t from, Datagram d) {
+    if (tap_) tap_(from, d);
     size_t to = nodes_.size();
     for (size_t i = 0; i < nodes_.size(); ++i) {
       if (nodes_[i]->address.SameHost(d.peer)) to = i;
@@ -164,6 +167,7 @@ class Simulator {
   uint64_t order_ = 0;
   uint64_t delivered_ = 0;
   uint64_t dropped_ = 0;
+  std::function<void(size_t, const Datagram&)> tap_;
 };
 
 // Counts of one event kind in a node's history.
