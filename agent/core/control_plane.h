@@ -20,7 +20,7 @@ namespace pwire::agent {
 struct ControlPlaneStats {
   uint64_t retransmissions = 0;
   uint64_t auth_failures = 0;
-  uint64_t refused_tunnels = 0;  // peer-initiated, matched nothing desired
+  uint64_t refused_tunnels = 0;  // SCCRQs unanswered (nothing desired), peers misidentified
   uint64_t refused_sessions = 0;
   uint64_t malformed = 0;
 };

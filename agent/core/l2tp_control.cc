@@ -6,10 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "agent/l2tp/header.h"
 #include "spdlog/spdlog.h"
 
 namespace pwire::agent {
@@ -212,6 +214,17 @@ void L2tpControlPlane::OnReadable(Endpoint& ep, int fd) {
 void L2tpControlPlane::OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer,
                                   std::span<const uint8_t> bytes) {
   if (bytes.empty() || (bytes[0] & 0x80) == 0) return;  // A data packet: not ours (T=0).
+  if (auto h = l2tp::ParseControlHeader(bytes, l2tp::Transport::kUdp);
+      h.ok() && h->header.connection_id == 0 && !Expects(peer)) {
+    // Only an SCCRQ goes to connection 0 (RFC 3931 §3.2.1). From a peer that no desired
+    // pseudowire names it is not answered: an answer could carry neither a class's secret
+    // nor its timers. The peer retransmits it (§4.2), so when our desired state arrives just
+    // after its SCCRQ (the server tells both ends at once), the retransmission gets in.
+    ++extra_.refused_tunnels;
+    spdlog::debug("l2tp: SCCRQ from {} not answered: no desired pseudowire with it",
+                  peer.ToString());
+    return;
+  }
   absl::Status s = ep.engine->Receive(loop_.Now(), peer, bytes);
   if (!s.ok())
     spdlog::debug("l2tp: from {} dropped: {}", peer.ToString(), std::string(s.message()));
@@ -465,6 +478,14 @@ void L2tpControlPlane::OnSessionDown(const l2tp::SessionDown& down) {
   last_error_[pw] = absl::StrCat("session closed: CDN result ", down.result.result,
                                  down.reason.empty() ? "" : ": ", down.reason);
   spdlog::info("l2tp: session {} for {} down: {}", down.local_session_id, pw, last_error_[pw]);
+}
+
+bool L2tpControlPlane::Expects(const l2tp::PeerAddress& peer) const {
+  if (desired_ == nullptr) return false;
+  const std::string addr = FromPeer(peer).ToString();
+  return std::any_of(
+      desired_->pseudowires.begin(), desired_->pseudowires.end(),
+      [&](const auto& kv) { return !kv.second.is_static && kv.second.tunnel.peer == addr; });
 }
 
 std::optional<l2tp::ControlConnectionParams> L2tpControlPlane::OnIncomingControlConnection(

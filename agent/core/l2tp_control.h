@@ -74,6 +74,8 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   void HandleEvent(Endpoint& ep, const l2tp::Event& event);
   void OnConnectionUp(Endpoint& ep, const l2tp::ControlConnectionUp& up);
   void OnConnectionDown(const l2tp::ControlConnectionDown& down);
+  // Whether a desired dynamic pseudowire has this peer (its SCCRQ is answered).
+  bool Expects(const l2tp::PeerAddress& peer) const;
   // Why an established control connection is not with the external peer the desired
   // pseudowires to that address name (Host Name, Router ID), or "" when it is.
   std::string IdentityMismatch(const std::string& local, const std::string& peer,

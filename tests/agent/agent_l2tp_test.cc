@@ -164,6 +164,29 @@ TEST_F(AgentL2tpTest, ClassSecretAuthenticatesBothEnds) {
   EXPECT_TRUE(st.pseudowires(0).status().remote_circuit().active());
 }
 
+// The server tells both ends at once, so the initiator's SCCRQ may reach the responder
+// before the responder's desired state does. The responder leaves it unanswered (an answer
+// would carry no digest: the initiator would count authentication failures and give up),
+// and the retransmitted SCCRQ gets in once the desired state is there.
+TEST_F(AgentL2tpTest, SccrqBeforeDesiredStateIsAnsweredOnceItArrives) {
+  auto pa = Dynamic("127.0.0.1", "127.0.0.2", port_, v1::INITIATOR);
+  auto pb = Dynamic("127.0.0.2", "127.0.0.1", port_, v1::RESPONDER);
+  for (auto* p : {&pa, &pb}) {
+    p->mutable_params()->set_control_auth(v1::PseudowireClass::HMAC_SHA1);
+    p->mutable_params()->set_control_secret("s3cret");
+    p->mutable_params()->mutable_retransmit_timeout()->set_nanos(100'000'000);
+  }
+  Desire(*a_, 1, {pa});
+  ASSERT_TRUE(RunUntil([&] { return b_->cp->stats().refused_tunnels > 0; }));
+  EXPECT_TRUE(b_->cp->tunnels().empty());
+  Desire(*b_, 1, {pb});
+  ASSERT_TRUE(RunUntil(
+      [&] { return a_->dp.List()->sessions.size() == 1 && b_->dp.List()->sessions.size() == 1; }));
+  EXPECT_EQ(a_->cp->stats().auth_failures, 0u);
+  EXPECT_EQ(b_->cp->stats().auth_failures, 0u);
+  EXPECT_EQ(a_->cp->tunnels().size(), 1u);  // the first SCCRQ's connection, never refused
+}
+
 TEST_F(AgentL2tpTest, ManyPseudowiresShareOneControlConnection) {
   std::vector<v1::PseudowireAssignment> as, bs;
   for (int i = 0; i < 20; ++i) {
