@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "grpc/support/log.h"
 
 namespace pwire::cli {
 namespace {
@@ -94,7 +95,15 @@ const char* CodeName(grpc::StatusCode code) {
   }
 }
 
+void DropGrpcLog(gpr_log_func_args* /*args*/) {}
+
 }  // namespace
+
+void QuietGrpcLogging() {
+  const char* verbosity = std::getenv("GRPC_VERBOSITY");
+  if (verbosity != nullptr && *verbosity != '\0') return;  // the user asked for them
+  gpr_set_log_function(DropGrpcLog);
+}
 
 std::string ResolveTarget(const ServerOptions& options) {
   std::string server = options.server;

@@ -36,6 +36,11 @@ enum ExitCode : int {
   kExitInternal = 6,     // anything else
 };
 
+// Turns gRPC core's own log lines (e.g. "Handshake failed" on a refused TLS handshake) off,
+// so the user sees only pwctl's error and hint; they stay on when the user set GRPC_VERBOSITY
+// (DEBUG, INFO or ERROR). Call before the first channel is created.
+void QuietGrpcLogging();
+
 // The address pwctl dials, in gRPC target form ("unix:/path" or "host:port").
 std::string ResolveTarget(const ServerOptions& options);
 

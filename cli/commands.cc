@@ -26,6 +26,8 @@ Pseudowire, `pw list` a ListPseudowiresResponse (all pages), `apply`/`diff` an
 ApplyResponse, `status` {"server": ServerStatus, "agents": [...], "problems": [...]},
 `watch -o json` one WatchEvent per line.
 
+gRPC's own log lines are off; set GRPC_VERBOSITY=ERROR (or INFO, DEBUG) to see them.
+
 Exit codes:
   0  success (diff: no changes)
   1  diff: the file differs from what the server has

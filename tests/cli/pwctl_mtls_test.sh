@@ -61,8 +61,11 @@ until "$PWCTL" "${good[@]}" status >"$tmp/out" 2>"$tmp/err"; do
   sleep 0.1
 done
 pass "pwctl with a client certificate from the server's CA: status answers"
-"$PWCTL" "${good[@]}" class create mtls-gold >"$tmp/out" 2>"$tmp/err" &&
-  pass "a write over mutual TLS" || { fail "class create over mutual TLS"; cat "$tmp/err"; }
+if "$PWCTL" "${good[@]}" class create mtls-gold >"$tmp/out" 2>"$tmp/err"; then
+  pass "a write over mutual TLS"
+else
+  fail "class create over mutual TLS"; cat "$tmp/err"
+fi
 
 # expect_refused NAME ARGS...: pwctl must fail, and say why in a way an operator can act on.
 expect_refused() {
@@ -72,18 +75,34 @@ expect_refused() {
     fail "$name: pwctl succeeded"
     return
   fi
-  if grep -qE 'UNAVAILABLE|UNAUTHENTICATED|PERMISSION_DENIED' "$tmp/err" &&
-     grep -qF -- '--tls' "$tmp/err"; then
+  if grep -qE "$grpc_log_line" "$tmp/err"; then
+    fail "$name: gRPC's own log lines reached the user:"; sed 's/^/    err: /' "$tmp/err"
+  elif grep -qE 'UNAVAILABLE|UNAUTHENTICATED|PERMISSION_DENIED' "$tmp/err" &&
+       grep -q -- '^  hint: .*--tls' "$tmp/err"; then
     pass "$name: refused ($(head -1 "$tmp/err" | cut -c1-100))"
   else
     fail "$name: unclear error:"; sed 's/^/    err: /' "$tmp/err"
   fi
 }
+# A gRPC core log line: severity, MMDD, time, thread id, file:line], e.g.
+# "E1125 08:49:22.123456789   4242 ssl_transport_security.cc:1420] Handshake failed ...".
+grpc_log_line='^[DIWE][0-9]{4} [0-9:.]+ +[0-9]+ [^ ]+:[0-9]+\]'
+
 expect_refused "no client certificate" --tls-ca "$pki/ca.pem"
 expect_refused "client certificate from another CA" --tls-ca "$pki/ca.pem" \
   --tls-cert "$tmp/other/admin.pem" --tls-key "$tmp/other/admin.key"
 expect_refused "server not trusted (other CA as --tls-ca)" --tls-ca "$tmp/other/ca.pem" \
   --tls-cert "$pki/admin.pem" --tls-key "$pki/admin.key"
+# gRPC's log lines come back when the user asks for them (here pwctl's own side of the
+# handshake fails: it does not trust the server's certificate).
+GRPC_VERBOSITY=ERROR "$PWCTL" --server "127.0.0.1:$port" --timeout 3 \
+  --tls-ca "$tmp/other/ca.pem" --tls-cert "$pki/admin.pem" --tls-key "$pki/admin.key" \
+  status >"$tmp/out" 2>"$tmp/err"
+if grep -qE "$grpc_log_line" "$tmp/err"; then
+  pass "GRPC_VERBOSITY=ERROR shows gRPC's own log lines"
+else
+  fail "GRPC_VERBOSITY=ERROR: no gRPC log line:"; sed 's/^/    err: /' "$tmp/err"
+fi
 if "$PWCTL" --server "127.0.0.1:$port" --timeout 3 status >"$tmp/out" 2>"$tmp/err"; then
   fail "plaintext pwctl to the TLS port succeeded"
 else
