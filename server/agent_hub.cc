@@ -274,18 +274,39 @@ int AgentHub::connected() const {
 
 void AgentHub::Attach(const std::string& agent_id, AgentStream* s) {
   AgentStream* old = nullptr;
+  std::optional<grpc::Status> closed;
   {
     absl::MutexLock lock(&mu_);
     auto& slot = streams_[agent_id];
     old = slot;
     slot = s;
     if (old != nullptr) old->Ref();
+    closed = closed_;
   }
   if (old != nullptr) {
     old->End(
         grpc::Status(grpc::StatusCode::ABORTED, "replaced by a newer stream from the same agent"));
     old->Unref();
   }
+  // Attached all the same, so that its OnDone detaches it and records the disconnection.
+  if (closed) s->End(*closed);
+}
+
+int AgentHub::CloseAll(const grpc::Status& status) {
+  std::vector<AgentStream*> open;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = status;
+    for (auto& [id, s] : streams_) {
+      s->Ref();
+      open.push_back(s);
+    }
+  }
+  for (AgentStream* s : open) {
+    s->End(status);
+    s->Unref();
+  }
+  return static_cast<int>(open.size());
 }
 
 bool AgentHub::Detach(const std::string& agent_id, AgentStream* s) {

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -34,6 +35,9 @@ class AgentHub final : public RegistryListener {
   grpc::ServerBidiReactor<pwire::v1::AgentMessage, pwire::v1::ServerMessage>* Start(
       grpc::CallbackServerContext* ctx);
   int connected() const;
+  // Ends every agent's stream, and each one that registers from now on, with `status`
+  // (shutdown). Agents reconnect by themselves. Returns how many were open.
+  int CloseAll(const grpc::Status& status);
 
   void OnEvents(const std::vector<pwire::v1::WatchEvent>& events) override {}
   void OnAgentsAffected(const std::set<std::string>& agent_ids) override;
@@ -50,6 +54,7 @@ class AgentHub final : public RegistryListener {
   const AgentHubOptions options_;
   mutable absl::Mutex mu_;
   std::map<std::string, AgentStream*> streams_ ABSL_GUARDED_BY(mu_);
+  std::optional<grpc::Status> closed_ ABSL_GUARDED_BY(mu_);
 
   std::mutex tick_mu_;
   std::condition_variable tick_cv_;

@@ -124,8 +124,13 @@ void PwireServer::Wait() {
 
 void PwireServer::Shutdown() {
   if (server_) {
-    // New calls are refused at once; calls still open at the deadline (Watch and agent
-    // streams never end by themselves) are cancelled, and their reactors finish.
+    // Watch and agent streams never end by themselves: end them first (agents reconnect to
+    // the next server), then refuse new calls and wait for the rest; calls still open at the
+    // deadline are cancelled, and their reactors finish.
+    const grpc::Status going(grpc::StatusCode::UNAVAILABLE, "server shutting down");
+    int watches = watch_ ? watch_->CloseAll(going) : 0;
+    int agents = agents_ ? agents_->CloseAll(going) : 0;
+    spdlog::info("shutdown: ended {} Watch and {} agent streams", watches, agents);
     server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
     server_->Wait();
     server_.reset();

@@ -40,8 +40,9 @@ class PwireServer {
 
   // Blocks until Shutdown has run (from another thread).
   void Wait();
-  // Stops serving: open streams get kShutdownGrace, then are cancelled; the store's queue is
-  // flushed. Idempotent. The destructor calls it.
+  // Stops serving: open Watch and agent streams end at once with UNAVAILABLE "server shutting
+  // down", other calls get kShutdownGrace, then are cancelled; the store's queue is flushed.
+  // Idempotent. The destructor calls it.
   void Shutdown();
   // Port bound for a "host:0" TCP listen address (first TCP one), else 0.
   int tcp_port() const { return tcp_port_; }

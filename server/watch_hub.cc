@@ -70,6 +70,14 @@ class WatchStream final : public grpc::ServerWriteReactor<WatchEvent> {
     MaybeWriteLocked();
   }
 
+  // Ends the stream with `status` unless it has ended already.
+  void Close(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     writing_ = false;
@@ -137,14 +145,27 @@ WatchHub::~WatchHub() { registry_->RemoveListener(this); }
 grpc::ServerWriteReactor<WatchEvent>* WatchHub::Start(grpc::CallbackServerContext* ctx,
                                                       const pwire::v1::WatchRequest& req) {
   auto* s = new WatchStream(this, req);
+  std::optional<grpc::Status> closed;
   {
     absl::MutexLock lock(&mu_);
     streams_.insert(s);
+    closed = closed_;
+  }
+  if (closed) {
+    s->Close(*closed);
+    return s;
   }
   int64_t revision = 0;
   std::vector<WatchEvent> snapshot = registry_->Snapshot(req, &revision);
   s->Begin(std::move(snapshot), revision);
   return s;
+}
+
+int WatchHub::CloseAll(const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
+  closed_ = status;
+  for (WatchStream* s : streams_) s->Close(status);
+  return static_cast<int>(streams_.size());
 }
 
 int WatchHub::watchers() const {

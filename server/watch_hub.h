@@ -3,6 +3,7 @@
 // gRPC callback API, so a thousand watchers cost memory, not threads.
 #pragma once
 
+#include <optional>
 #include <set>
 
 #include "absl/synchronization/mutex.h"
@@ -22,6 +23,9 @@ class WatchHub final : public RegistryListener {
   grpc::ServerWriteReactor<pwire::v1::WatchEvent>* Start(grpc::CallbackServerContext* ctx,
                                                          const pwire::v1::WatchRequest& req);
   int watchers() const;
+  // Ends every open stream, and each one started from now on, with `status` (shutdown).
+  // Returns how many were open.
+  int CloseAll(const grpc::Status& status);
 
   void OnEvents(const std::vector<pwire::v1::WatchEvent>& events) override;
   void OnAgentsAffected(const std::set<std::string>& agent_ids) override {}
@@ -33,6 +37,7 @@ class WatchHub final : public RegistryListener {
   Registry* const registry_;
   mutable absl::Mutex mu_;
   std::set<WatchStream*> streams_ ABSL_GUARDED_BY(mu_);
+  std::optional<grpc::Status> closed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pwire::server
