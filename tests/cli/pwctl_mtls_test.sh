@@ -11,28 +11,9 @@ SERVER=$2
 ROOT=$3
 AGENT=${4:-}
 
-tmp=$(mktemp -d /tmp/pwctl-mtls.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-pass() { echo "ok:   $*"; }
-
-# free_port: a TCP port nothing listens on right now (the kernel picks it).
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+TMP_PREFIX=pwctl-mtls
+# shellcheck source=tests/cli/server_lib.sh
+source "$(dirname "$0")/server_lib.sh"
 
 bash "$ROOT/deploy/make-dev-ca.sh" "$tmp/pki" --client admin --client mtls-agent >/dev/null ||
   { echo "FAIL: make-dev-ca.sh"; exit 1; }
@@ -41,25 +22,12 @@ bash "$ROOT/deploy/make-dev-ca.sh" "$tmp/other" --client admin >/dev/null ||
 pki=$tmp/pki
 
 port=$(free_port)
-"$SERVER" --db "$tmp/pwire.db" --listen "unix://$tmp/pwire.sock" --listen "127.0.0.1:$port" \
-  --tls-cert "$pki/server.pem" --tls-key "$pki/server.key" --tls-ca "$pki/ca.pem" \
-  >"$tmp/server.log" 2>&1 &
-pids+=($!)
-server_pid=$!
+start_server --listen "unix://$tmp/pwire.sock" --listen "127.0.0.1:$port" \
+  --tls-cert "$pki/server.pem" --tls-key "$pki/server.key" --tls-ca "$pki/ca.pem"
 
 good=(--server "127.0.0.1:$port" --tls-ca "$pki/ca.pem" --tls-cert "$pki/admin.pem"
       --tls-key "$pki/admin.key" --timeout 2)
-deadline=$((SECONDS + 30))
-until "$PWCTL" "${good[@]}" status >"$tmp/out" 2>"$tmp/err"; do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "FAIL: pwire-server exited at start:"; cat "$tmp/server.log"; exit 1
-  fi
-  if [ $SECONDS -ge $deadline ]; then
-    echo "FAIL: pwctl over mutual TLS did not succeed within 30 s:"
-    cat "$tmp/err" "$tmp/server.log"; exit 1
-  fi
-  sleep 0.1
-done
+wait_answering "$PWCTL" "${good[@]}" status
 pass "pwctl with a client certificate from the server's CA: status answers"
 if "$PWCTL" "${good[@]}" class create mtls-gold >"$tmp/out" 2>"$tmp/err"; then
   pass "a write over mutual TLS"

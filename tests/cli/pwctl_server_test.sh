@@ -11,23 +11,9 @@ SERVER=$2
 ROOT=$3
 SAMPLE=$ROOT/deploy/examples/three-types.yaml
 
-tmp=$(mktemp -d /tmp/pwctl-it.XXXXXX)
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-pass() { echo "ok:   $*"; }
+TMP_PREFIX=pwctl-it
+# shellcheck source=tests/cli/server_lib.sh
+source "$(dirname "$0")/server_lib.sh"
 
 # run NAME EXPECTED_EXIT CMD...: runs pwctl, keeps stdout in $tmp/out and stderr in $tmp/err.
 run() {
@@ -52,21 +38,9 @@ expect_in() {  # expect_in NAME FILE TEXT
 }
 
 sock=$tmp/pwire.sock
-"$SERVER" --db "$tmp/pwire.db" --listen "unix://$sock" >"$tmp/server.log" 2>&1 &
-server_pid=$!
+start_server --listen "unix://$sock"
 export PWIRE_SERVER="unix://$sock"
-
-# Wait for the server to answer, polling with a deadline.
-deadline=$((SECONDS + 30))
-until "$PWCTL" --timeout 1 status >/dev/null 2>&1; do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "FAIL: pwire-server exited at start:"; cat "$tmp/server.log"; exit 1
-  fi
-  if [ $SECONDS -ge $deadline ]; then
-    echo "FAIL: pwire-server did not answer within 30 s:"; cat "$tmp/server.log"; exit 1
-  fi
-  sleep 0.1
-done
+wait_answering "$PWCTL" --timeout 1 status
 pass "pwire-server answers on $PWIRE_SERVER"
 
 # --- apply, diff, round trip ---
