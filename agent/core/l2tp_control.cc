@@ -215,13 +215,14 @@ void L2tpControlPlane::OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer,
                                   std::span<const uint8_t> bytes) {
   if (bytes.empty() || (bytes[0] & 0x80) == 0) return;  // A data packet: not ours (T=0).
   if (auto h = l2tp::ParseControlHeader(bytes, l2tp::Transport::kUdp);
-      h.ok() && h->header.connection_id == 0 && !Expects(peer)) {
+      h.ok() && h->header.connection_id == 0 && !Expects(peer) && InUnexpectedGrace(peer)) {
     // Only an SCCRQ goes to connection 0 (RFC 3931 §3.2.1). From a peer that no desired
-    // pseudowire names it is not answered: an answer could carry neither a class's secret
-    // nor its timers. The peer retransmits it (§4.2), so when our desired state arrives just
-    // after its SCCRQ (the server tells both ends at once), the retransmission gets in.
+    // pseudowire names it is not answered at first: an answer could carry neither a class's
+    // secret nor its timers. The peer retransmits it (§4.2), so when our desired state arrives
+    // just after its SCCRQ (the server tells both ends at once), the retransmission gets in.
+    // Past the grace, OnIncomingControlConnection refuses it with a StopCCN.
     ++extra_.refused_tunnels;
-    spdlog::debug("l2tp: SCCRQ from {} not answered: no desired pseudowire with it",
+    spdlog::debug("l2tp: SCCRQ from {} not answered yet: no desired pseudowire with it",
                   peer.ToString());
     return;
   }
@@ -488,9 +489,21 @@ bool L2tpControlPlane::Expects(const l2tp::PeerAddress& peer) const {
       [&](const auto& kv) { return !kv.second.is_static && kv.second.tunnel.peer == addr; });
 }
 
-std::optional<l2tp::ControlConnectionParams> L2tpControlPlane::OnIncomingControlConnection(
+bool L2tpControlPlane::InUnexpectedGrace(const l2tp::PeerAddress& peer) {
+  if (desired_ == nullptr) return true;  // nothing known yet: neither accept nor refuse
+  const base::Instant now = loop_.Now();
+  if (unexpected_sccrq_.size() >= kMaxUnexpectedPeers) {
+    std::erase_if(unexpected_sccrq_,
+                  [&](const auto& kv) { return now - kv.second > kUnexpectedGrace; });
+  }
+  auto [it, fresh] = unexpected_sccrq_.try_emplace(peer.ToString(), now);
+  return fresh || now - it->second <= kUnexpectedGrace;
+}
+
+l2tp::ControlConnectionDecision L2tpControlPlane::OnIncomingControlConnection(
     const l2tp::PeerAddress& peer, const std::string& host_name) {
-  if (desired_ == nullptr) return std::nullopt;
+  l2tp::ControlConnectionDecision refuse{.accept = false, .params = std::nullopt, .result = 4};
+  if (desired_ == nullptr) return refuse;
   const std::string addr = FromPeer(peer).ToString();
   const DesiredPseudowire* found = nullptr;
   for (const auto& [name, pw] : desired_->pseudowires) {
@@ -501,8 +514,12 @@ std::optional<l2tp::ControlConnectionParams> L2tpControlPlane::OnIncomingControl
     if (found == nullptr || named) found = &pw;
     if (named) break;
   }
-  if (found == nullptr) return std::nullopt;
-  return ParamsFor(found->control);
+  if (found == nullptr) {
+    // §5.4.2 result 4: requester not authorized. Counted when first left unanswered.
+    spdlog::info("l2tp: SCCRQ from {} refused: no desired pseudowire with it", peer.ToString());
+    return refuse;
+  }
+  return {.accept = true, .params = ParamsFor(found->control), .result = 0};
 }
 
 l2tp::SessionDecision L2tpControlPlane::OnIncomingSession(const l2tp::IncomingSession& req) {

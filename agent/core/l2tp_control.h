@@ -46,7 +46,8 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   l2tp::SessionDecision OnIncomingSession(const l2tp::IncomingSession& request) override;
   // l2tp::SessionPolicy: a peer's SCCRQ is answered with the secret and timers of the class
   // of a desired pseudowire with that peer (RFC 3931 §4.3: both ends share the secret).
-  std::optional<l2tp::ControlConnectionParams> OnIncomingControlConnection(
+  // Any other peer's SCCRQ is refused with StopCCN result 4.
+  l2tp::ControlConnectionDecision OnIncomingControlConnection(
       const l2tp::PeerAddress& peer, const std::string& host_name) override;
 
   // Listens on every underlay address now (so peers can open tunnels to us at once).
@@ -76,6 +77,9 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   void OnConnectionDown(const l2tp::ControlConnectionDown& down);
   // Whether a desired dynamic pseudowire has this peer (its SCCRQ is answered).
   bool Expects(const l2tp::PeerAddress& peer) const;
+  // Whether an SCCRQ from an unexpected peer is still left unanswered: within kUnexpectedGrace
+  // of its first one (our desired state may be on its way), or while we have none at all.
+  bool InUnexpectedGrace(const l2tp::PeerAddress& peer);
   // Why an established control connection is not with the external peer the desired
   // pseudowires to that address name (Host Name, Router ID), or "" when it is.
   std::string IdentityMismatch(const std::string& local, const std::string& peer,
@@ -118,6 +122,10 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   // Desired dynamic pseudowires by "peer|remote end id": what an incoming ICRQ may match.
   // The names point into *desired_'s keys (rebuilt by every SetDesired).
   std::unordered_map<std::string, std::vector<const std::string*>> incoming_;
+  // First SCCRQ seen from each unexpected peer (pruned when kMaxUnexpectedPeers is reached).
+  static constexpr base::Duration kUnexpectedGrace = std::chrono::seconds(3);
+  static constexpr size_t kMaxUnexpectedPeers = 1024;
+  std::map<std::string, base::Instant> unexpected_sccrq_;
   // Tunnel key string of the SCCRQs we sent, until established.
   std::map<uint32_t, std::string> opening_;
 };

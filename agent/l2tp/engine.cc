@@ -144,11 +144,22 @@ void Engine::ReceiveNewSccrq(Instant now, const PeerAddress& peer, const Control
   }
   // The owner may answer this peer with its own secret and timers (a class's).
   ControlConnectionParams params;
+  ControlConnectionDecision decision;
   if (policy_ != nullptr) {
     const std::string host = packet->message.Get<avp::HostName>().value_or("");
-    if (auto p = policy_->OnIncomingControlConnection(peer, host)) {
-      params = *std::move(p);
+    decision = policy_->OnIncomingControlConnection(peer, host);
+    if (decision.params) {
+      params = *std::move(decision.params);
     }
+  }
+  if (!decision.accept) {
+    // Refused before anything in it is used; the connection only holds state to
+    // acknowledge the StopCCN's delivery (§5.7), its retransmitted SCCRQ included.
+    const uint32_t id = NewConnectionId(version);
+    auto cc = std::make_unique<ControlConnection>(*this, id, peer, params, version);
+    cc->RejectSccrq(now, view, Result(decision.result, std::nullopt, "not authorized"));
+    ccs_.emplace(id, std::move(cc));
+    return;
   }
   // §5.4.1: the SCCRQ's digest is checked before anything in it is acted on, the tie
   // breaker included (a forged SCCRQ must not make us drop our own connection).

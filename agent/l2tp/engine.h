@@ -190,15 +190,21 @@ struct SessionDecision {
   SessionParams params;  // cookie, sublayer, sequencing of our side (pw_type ignored)
   uint16_t result = 5;   // CDN result when refused (§5.4.2), e.g. 4 or 5
 };
+// The owner's answer to a new SCCRQ.
+struct ControlConnectionDecision {
+  bool accept = true;
+  std::optional<ControlConnectionParams> params;  // nullopt: the engine's defaults
+  uint16_t result = 4;  // StopCCN result when refused (§5.4.2): 4, not authorized
+};
 class SessionPolicy {
  public:
   virtual ~SessionPolicy() = default;
   virtual SessionDecision OnIncomingSession(const IncomingSession& request) = 0;
-  // A new SCCRQ from `peer` (its Host Name AVP, "" if absent): the parameters (secret,
-  // timers) to answer it with. nullopt: the engine's defaults (EngineConfig).
-  virtual std::optional<ControlConnectionParams> OnIncomingControlConnection(
-      const PeerAddress& /*peer*/, const std::string& /*host_name*/) {
-    return std::nullopt;
+  // A new SCCRQ from `peer` (its Host Name AVP, "" if absent): accept it with the
+  // parameters (secret, timers) to answer with, or refuse it with a StopCCN.
+  virtual ControlConnectionDecision OnIncomingControlConnection(const PeerAddress& /*peer*/,
+                                                                const std::string& /*host_name*/) {
+    return {};
   }
 };
 

@@ -187,6 +187,24 @@ TEST_F(AgentL2tpTest, SccrqBeforeDesiredStateIsAnsweredOnceItArrives) {
   EXPECT_EQ(a_->cp->tunnels().size(), 1u);  // the first SCCRQ's connection, never refused
 }
 
+// An SCCRQ from a peer that no desired pseudowire names is left unanswered for a grace of
+// 3 s (our desired state may be on its way), then refused with StopCCN result 4 (RFC 3931
+// §5.4.2: requester not authorized), which the initiator sees.
+TEST_F(AgentL2tpTest, SccrqFromAPeerNothingDesiredNamesIsRefusedAfterTheGrace) {
+  Desire(*a_, 1, {Dynamic("127.0.0.1", "127.0.0.2", port_, v1::INITIATOR, "p1")});
+  Desire(*b_, 1, {Dynamic("127.0.0.2", "127.0.0.3", port_, v1::RESPONDER, "other")});
+  const auto start = base::MonotonicNow();
+  ASSERT_TRUE(RunUntil([&] { return b_->cp->stats().refused_tunnels > 0; }));
+  ASSERT_TRUE(RunUntil([&] { return !a_->cp->LastError("pseudowires/p1").empty(); },
+                       std::chrono::seconds(15)));
+  EXPECT_GE(base::MonotonicNow() - start, std::chrono::seconds(3));
+  const std::string error = a_->cp->LastError("pseudowires/p1");
+  EXPECT_NE(error.find("result 4"), std::string::npos) << error;
+  EXPECT_TRUE(a_->dp.List()->sessions.empty());
+  EXPECT_TRUE(b_->dp.List()->sessions.empty());
+  ASSERT_TRUE(RunUntil([&] { return b_->cp->tunnels().empty(); }));
+}
+
 TEST_F(AgentL2tpTest, ManyPseudowiresShareOneControlConnection) {
   std::vector<v1::PseudowireAssignment> as, bs;
   for (int i = 0; i < 20; ++i) {
