@@ -10,25 +10,15 @@
 #include "agent/core/l2tp_control.h"
 #include "agent/dataplane/fake_dataplane.h"
 #include "gtest/gtest.h"
+#include "tests/agent/assignments.h"
 
 namespace pwire::agent {
 namespace {
 
 v1::PseudowireAssignment Dynamic(const std::string& local, const std::string& peer, uint16_t port,
-                                 v1::Role role, std::string id = "p1") {
-  v1::PseudowireAssignment a;
-  a.set_name("pseudowires/" + id);
-  a.set_generation(1);
-  a.set_type(v1::PseudowireSpec::ETHERNET);
-  a.set_mode(v1::PseudowireSpec::DYNAMIC);
-  a.set_local_address(local);
-  a.mutable_peer()->set_address(peer);
-  a.mutable_peer()->set_udp_port(port);
-  a.mutable_params()->set_udp_port(port);
+                                 v1::Role role, const std::string& id = "p1") {
+  v1::PseudowireAssignment a = test_support::DynamicAssignment(local, peer, port, role, id);
   a.mutable_params()->set_cookie_length(8);
-  a.set_role(role);
-  a.set_remote_end_id(id);
-  a.mutable_circuit()->set_pw_interface_name("pw-" + id);
   return a;
 }
 

@@ -14,6 +14,7 @@
 #include "agent/core/l2tp_control.h"
 #include "agent/dataplane/fake_dataplane.h"
 #include "gtest/gtest.h"
+#include "tests/agent/assignments.h"
 
 namespace pwire::agent {
 namespace {
@@ -53,25 +54,14 @@ class SlowDataplane final : public dataplane::Dataplane {
 
 v1::PseudowireAssignment Pw(const std::string& local, const std::string& peer, uint16_t port,
                             v1::Role role, const std::string& id) {
-  v1::PseudowireAssignment a;
-  a.set_name("pseudowires/" + id);
-  a.set_generation(1);
-  a.set_type(v1::PseudowireSpec::ETHERNET);
-  a.set_mode(v1::PseudowireSpec::DYNAMIC);
-  a.set_local_address(local);
-  a.mutable_peer()->set_address(peer);
-  a.mutable_peer()->set_udp_port(port);
+  v1::PseudowireAssignment a = test_support::DynamicAssignment(local, peer, port, role, id);
   auto* p = a.mutable_params();
-  p->set_udp_port(port);
   // Short timers: a HELLO every 0.1 s keeps a message in flight (RFC 3931 §6.5), and a peer
   // silent for 0.2 + 0.4 + 0.4 s is declared dead (§4.2).
   p->mutable_hello_interval()->set_nanos(100'000'000);
   p->mutable_retransmit_timeout()->set_nanos(200'000'000);
   p->mutable_retransmit_timeout_max()->set_nanos(400'000'000);
   p->set_retransmit_retries(2);
-  a.set_role(role);
-  a.set_remote_end_id(id);
-  a.mutable_circuit()->set_pw_interface_name("pw-" + id);
   return a;
 }
 
