@@ -11,13 +11,7 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh"
 lab_init "${1:?usage: agent_external_dynamic.sh BUILD_DIR}"
 
-lab_site a 1
-lab_site b 2
-lab_customer a
-lab_customer b
-lab_start_server
-lab_start_agent a
-lab_wait_connected 1
+lab_two_sites a
 
 cat >"$LAB_DIR/router.yaml" <<'YAML'
 agent_id: router
@@ -38,9 +32,7 @@ external_peers:
     interface: cust0
     session_ifname: pw-dyn
 YAML
-ip netns exec "$P-b" "$LAB_BUILD/bin/pwire-agent" --config "$LAB_DIR/router.yaml" \
-  --state-dir "$LAB_DIR/state-b" >>"$LAB_DIR/agent-b.log" 2>&1 &
-LAB_PID[b]=$!
+lab_start_router "$LAB_DIR/router.yaml"
 lab_wait 10 "the router's metrics endpoint" lab_metrics b || lab_fail "the router did not start"
 
 # The class secret is not the one used: the external peer's shared_secret overrides it.

@@ -9,13 +9,7 @@ set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh"
 lab_init "${1:?usage: agent_external_static.sh BUILD_DIR}"
 
-lab_site a 1
-lab_site b 2
-lab_customer a
-lab_customer b
-lab_start_server
-lab_start_agent a
-lab_wait_connected 1
+lab_two_sites a
 
 # The router: server none, one local static pseudowire (what a sends to: 300, cookie
 # 8899aabbccddeeff; what it sends to a: 200, cookie 0011223344556677).
@@ -37,9 +31,7 @@ local_pseudowires:
     interface: cust0
     session_ifname: pw-static
 YAML
-ip netns exec "$P-b" "$LAB_BUILD/bin/pwire-agent" --config "$LAB_DIR/router.yaml" \
-  --state-dir "$LAB_DIR/state-b" >>"$LAB_DIR/agent-b.log" 2>&1 &
-LAB_PID[b]=$!
+lab_start_router "$LAB_DIR/router.yaml"
 lab_wait 10 "the router's static session interface" ip -n "$P-b" link show pw-static ||
   lab_fail "the router did not program its static pseudowire"
 

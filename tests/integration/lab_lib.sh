@@ -268,16 +268,24 @@ YAML
 }
 
 # The two-site lab most scenarios start from: sites a and b with a customer behind each, the
-# server, and both agents connected.
-lab_two_sites() {
+# server, and the agents named (default: both) started and connected.
+lab_two_sites() {  # [SITE...]
+  local sites=("$@") s
+  [ $# -gt 0 ] || sites=(a b)
   lab_site a 1
   lab_site b 2
   lab_customer a
   lab_customer b
   lab_start_server
-  lab_start_agent a
-  lab_start_agent b
-  lab_wait_connected 2
+  for s in "${sites[@]}"; do lab_start_agent "$s"; done
+  lab_wait_connected "${#sites[@]}"
+}
+
+# Starts site b's "router": a pwire-agent with no server, configured only by the file given.
+lab_start_router() {  # CONFIG_YAML
+  ip netns exec "$P-b" "$LAB_BUILD/bin/pwire-agent" --config "$1" \
+    --state-dir "$LAB_DIR/state-b" >>"$LAB_DIR/agent-b.log" 2>&1 &
+  LAB_PID[b]=$!
 }
 
 # Applies one Ethernet pseudowire NAME between a and b on customer port cust0 (class lines as
