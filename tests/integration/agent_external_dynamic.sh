@@ -13,12 +13,7 @@ lab_init "${1:?usage: agent_external_dynamic.sh BUILD_DIR}"
 
 lab_two_sites a
 
-cat >"$LAB_DIR/router.yaml" <<'YAML'
-agent_id: router
-server: none
-underlay: [10.77.0.2]
-dataplane: userspace
-metrics_listen: "10.77.0.2:9102"
+lab_start_router <<'YAML'
 external_peers:
   - name: to-site-a
     peer_address: 10.77.0.1
@@ -32,7 +27,6 @@ external_peers:
     interface: cust0
     session_ifname: pw-dyn
 YAML
-lab_start_router "$LAB_DIR/router.yaml"
 lab_wait 10 "the router's metrics endpoint" lab_metrics b || lab_fail "the router did not start"
 
 # The class secret is not the one used: the external peer's shared_secret overrides it.

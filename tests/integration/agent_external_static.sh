@@ -13,12 +13,7 @@ lab_two_sites a
 
 # The router: server none, one local static pseudowire (what a sends to: 300, cookie
 # 8899aabbccddeeff; what it sends to a: 200, cookie 0011223344556677).
-cat >"$LAB_DIR/router.yaml" <<'YAML'
-agent_id: router
-server: none
-underlay: [10.77.0.2]
-dataplane: userspace
-metrics_listen: "10.77.0.2:9102"
+lab_start_router <<'YAML'
 local_pseudowires:
   - name: to-site-a
     peer_address: 10.77.0.1
@@ -31,7 +26,6 @@ local_pseudowires:
     interface: cust0
     session_ifname: pw-static
 YAML
-lab_start_router "$LAB_DIR/router.yaml"
 lab_wait 10 "the router's static session interface" ip -n "$P-b" link show pw-static ||
   lab_fail "the router did not program its static pseudowire"
 

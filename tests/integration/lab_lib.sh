@@ -281,9 +281,20 @@ lab_two_sites() {  # [SITE...]
   lab_wait_connected "${#sites[@]}"
 }
 
-# Starts site b's "router": a pwire-agent with no server, configured only by the file given.
-lab_start_router() {  # CONFIG_YAML
-  ip netns exec "$P-b" "$LAB_BUILD/bin/pwire-agent" --config "$1" \
+# Starts site b's "router": a pwire-agent with no server, configured only by its file:
+# the fixed part here, then its pseudowires (local_pseudowires or external_peers) from stdin.
+lab_start_router() {  # < YAML
+  {
+    cat <<'YAML'
+agent_id: router
+server: none
+underlay: [10.77.0.2]
+dataplane: userspace
+metrics_listen: "10.77.0.2:9102"
+YAML
+    cat
+  } >"$LAB_DIR/router.yaml"
+  ip netns exec "$P-b" "$LAB_BUILD/bin/pwire-agent" --config "$LAB_DIR/router.yaml" \
     --state-dir "$LAB_DIR/state-b" >>"$LAB_DIR/agent-b.log" 2>&1 &
   LAB_PID[b]=$!
 }
