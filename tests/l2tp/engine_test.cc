@@ -120,18 +120,22 @@ class ScriptedPeerTest : public ::testing::Test {
 
   // ICRQ from the peer, ICRP back, ICCN: a session up on both sides.
   void BringUpSession() {
-    ASSERT_TRUE(Send(Message::Builder(MessageType::kIcrq)
-                         .Add<avp::LocalSessionId>(1000)
-                         .Add<avp::RemoteSessionId>(0)
-                         .Add<avp::CallSerialNumber>(1)
-                         .Add<avp::PwType>(5)
-                         .Add<avp::RemoteEndId>(Bytes{'p', 'w'})
-                         .Add<avp::CircuitStatus>(3)
-                         .Build())
-                    .ok());
+    ASSERT_TRUE(
+        Send(Icrq(5, "pw").Add<avp::CallSerialNumber>(1).Add<avp::CircuitStatus>(3).Build()).ok());
     ASSERT_EQ(LastType(), MessageType::kIcrp);
     ASSERT_TRUE(Send(SessionMessage(MessageType::kIccn).Build()).ok());
     ASSERT_EQ(Count<SessionUp>(), 1u);
+  }
+
+  // An ICRQ from the peer's session 1000 carrying only the Session IDs, `pw_type` and the
+  // Remote End ID `end_id`; tests add the other AVPs of RFC 3931 §6.6 they need.
+  static Message::Builder Icrq(uint16_t pw_type, const std::string& end_id) {
+    Message::Builder b(MessageType::kIcrq);
+    b.Add<avp::LocalSessionId>(1000)
+        .Add<avp::RemoteSessionId>(0)
+        .Add<avp::PwType>(pw_type)
+        .Add<avp::RemoteEndId>(Bytes(end_id.begin(), end_id.end()));
+    return b;
   }
 
   Message::Builder SessionMessage(MessageType type) {
@@ -252,13 +256,7 @@ TEST_F(ScriptedPeerTest, AdvertisesItsOwnPwTypesAndRefusesOthersWithCdnResult14)
   EXPECT_EQ(sccrp.Get<avp::PwCapabilitiesList>(), engine_.config().pw_capabilities);
   // An ICRQ for a type not in that list (0x000b, IP Layer 2 transport) gets CDN 14 before
   // the owner is even asked.
-  ASSERT_TRUE(Send(Message::Builder(MessageType::kIcrq)
-                       .Add<avp::LocalSessionId>(1000)
-                       .Add<avp::RemoteSessionId>(0)
-                       .Add<avp::PwType>(0x000b)
-                       .Add<avp::RemoteEndId>(Bytes{'i', 'p'})
-                       .Build())
-                  .ok());
+  ASSERT_TRUE(Send(Icrq(0x000b, "ip").Build()).ok());
   ASSERT_EQ(LastType(), MessageType::kCdn);
   auto rc = LastResult();
   ASSERT_TRUE(rc.has_value());
@@ -465,13 +463,7 @@ TEST_F(ScriptedPeerTest, MissingOptionalAvpsAreAcceptedWithDefaults) {
   ASSERT_EQ(LastType(), MessageType::kSccrp);
   ASSERT_TRUE(Send(Message::Builder(MessageType::kScccn).Build()).ok());
   ASSERT_EQ(Count<ControlConnectionUp>(), 1u);
-  ASSERT_TRUE(Send(Message::Builder(MessageType::kIcrq)
-                       .Add<avp::LocalSessionId>(1000)
-                       .Add<avp::RemoteSessionId>(0)
-                       .Add<avp::PwType>(5)
-                       .Add<avp::RemoteEndId>(Bytes{'p', 'w'})
-                       .Build())
-                  .ok());
+  ASSERT_TRUE(Send(Icrq(5, "pw").Build()).ok());
   ASSERT_EQ(LastType(), MessageType::kIcrp);
   ASSERT_TRUE(Send(SessionMessage(MessageType::kIccn).Build()).ok());
   ASSERT_EQ(Count<SessionUp>(), 1u);
