@@ -288,7 +288,10 @@ bool ControlConnection::Authentic(const ControlHeaderView& view, const Message& 
     return Verify(view.message, *nonce);
   }
   if (peer_nonce_.empty()) {
-    return false;
+    // A StopCCN refusing our SCCRQ comes before any nonce of the peer's: it is signed with
+    // ours alone (§5.4.1), as RejectSccrq signs the ones we send.
+    return state_ == CcState::kWaitCtlReply && m.type() == MessageType::kStopccn &&
+           Verify(view.message, {});
   }
   return Verify(view.message, peer_nonce_);
 }
@@ -571,6 +574,10 @@ void ControlConnection::RejectSccrq(Instant now, const ControlHeaderView& view,
   reliable_.Receive(now, view.header.ns, view.header.nr, false, {});
   remote_id_ = version_ == 2 ? packet->message.Get<avp::AssignedTunnelId>().value_or(0)
                              : packet->message.Get<avp::AssignedControlConnectionId>().value_or(0);
+  // §5.4.1: the refusal is signed with the nonces the peer knows: none of ours (no SCCRP
+  // advertised one), and its own from the SCCRQ, so that it can verify the StopCCN.
+  local_nonce_.clear();
+  peer_nonce_ = packet->message.Get<avp::ControlMessageAuthNonce>().value_or(Bytes{});
   Step(now, CcEvent::kSccrqNotAcceptable, result);
   reliable_.Flush(now);
 }

@@ -55,7 +55,7 @@ class SigningPeerTest : public ::testing::Test {
                     .nr = nr_};
     auto bytes = EncodeControl(h, m, Transport::kUdp);
     ASSERT_TRUE(bytes.ok()) << bytes.status();
-    ASSERT_TRUE(SignControl(*bytes, Transport::kUdp, {&key_, 1}, kNonce, engine_nonce_).ok());
+    ASSERT_TRUE(SignControl(*bytes, Transport::kUdp, {&key_, 1}, nonce_, engine_nonce_).ok());
     if (forge) {
       (*bytes)[kDigestValueOffset] ^= 0x01;
     } else {
@@ -73,7 +73,8 @@ class SigningPeerTest : public ::testing::Test {
       if (auto n = p->message.Get<avp::ControlMessageAuthNonce>()) {
         engine_nonce_ = *n;
       }
-      EXPECT_TRUE(VerifyControl(d.bytes, Transport::kUdp, {&key_, 1}, kNonce, engine_nonce_).ok());
+      EXPECT_TRUE(VerifyControl(d.bytes, Transport::kUdp, {&key_, 1}, nonce_, engine_nonce_).ok())
+          << MessageTypeName(p->message.type()) << " does not verify with the nonces we know";
       if (auto id = p->message.Get<avp::AssignedControlConnectionId>()) {
         engine_ccid_ = *id;
       }
@@ -101,6 +102,7 @@ class SigningPeerTest : public ::testing::Test {
   base::SeededRandom random_{11};
   Engine engine_;
   DigestKey key_{DigestType::kHmacMd5, DeriveSharedKey(kSecret)};
+  Bytes nonce_ = kNonce;  // the peer's, in the exchange at hand
   Bytes engine_nonce_;
   Instant now_{};
   PeerAddress peer_ = PeerAddress::V4(0xc0a80002, 1701);
@@ -170,6 +172,46 @@ TEST_F(SigningPeerTest, ForgedSccrqCannotWinTheTieBreak) {
   ASSERT_EQ(Events<ControlConnectionDown>().size(), 1u);
   EXPECT_NE(Events<ControlConnectionDown>()[0].replaced_by, 0u);
   EXPECT_EQ(sent_.back(), MessageType::kSccrp);
+}
+
+TEST_F(SigningPeerTest, RefusalOfAnSccrqIsSignedSoThatThePeerCanVerifyIt) {
+  auto ours = engine_.OpenControlConnection(now_, peer_);
+  ASSERT_TRUE(ours.ok());
+  Drain();
+  // The engine wins the tie (§5.4.3: the lower value wins) and refuses our SCCRQ with a
+  // StopCCN. We, the peer, know no nonce of the engine's connection that refuses: Drain
+  // verifies the StopCCN with ours alone.
+  engine_nonce_.clear();
+  nr_ = 0;
+  Send(Sccrq(~uint64_t{0}), false, 0);
+  EXPECT_EQ(engine_.stats().tie_breaks, 1u);
+  EXPECT_EQ(sent_.back(), MessageType::kStopccn);
+  EXPECT_EQ(engine_.stats().auth_failures, 0u);
+}
+
+TEST_F(SigningPeerTest, AuthenticRefusalOfOurSccrqClosesTheConnection) {
+  auto ours = engine_.OpenControlConnection(now_, peer_);
+  ASSERT_TRUE(ours.ok());
+  Drain();
+  ASSERT_EQ(sent_, std::vector<MessageType>{MessageType::kSccrq});
+  ASSERT_FALSE(engine_nonce_.empty());
+  engine_ccid_ = *ours;
+  nr_ = 1;
+  const Message stop = Signed(MessageType::kStopccn)
+                           .Add<avp::ResultCode>({4, std::nullopt, "not authorized"})
+                           .Add<avp::AssignedControlConnectionId>(77)
+                           .Build();
+  // The refusing peer has no nonce of its own in this exchange (§5.4.1). A forged refusal
+  // is dropped; the genuine one ends the connection with its result code, without waiting
+  // for the SCCRQ's retransmissions to run out.
+  nonce_.clear();
+  Send(stop, /*forge=*/true);
+  EXPECT_EQ(engine_.stats().auth_failures, 1u);
+  EXPECT_TRUE(Events<ControlConnectionDown>().empty());
+  Send(stop);
+  EXPECT_EQ(engine_.stats().auth_failures, 1u);
+  ASSERT_EQ(Events<ControlConnectionDown>().size(), 1u);
+  EXPECT_EQ(Events<ControlConnectionDown>()[0].result.result, 4);
 }
 
 }  // namespace
