@@ -110,7 +110,7 @@ class Agent {
   bool continue_pending_ = false;
   uint64_t reconcile_slices_yielded_ = 0;
   base::Instant last_reconcile_{};
-  base::Duration last_reconcile_took_{};
+  base::Duration last_reconcile_took_{};  // listing and planning, applying left out
   bool report_pending_ = false;
   EventLoop::TimerId periodic_ = 0;
   EventLoop::TimerId counters_timer_ = 0;

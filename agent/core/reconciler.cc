@@ -1,6 +1,7 @@
 // The pure plan function. See reconciler.h.
 #include "agent/core/reconciler.h"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 #include <string_view>
@@ -12,9 +13,26 @@ namespace {
 
 using SessionKey = std::pair<uint32_t, uint32_t>;
 
-struct Wanted {
-  std::map<uint32_t, dataplane::TunnelConfig> tunnels;
-  std::map<SessionKey, std::pair<std::string, dataplane::SessionConfig>> sessions;
+// A session the data plane should hold: a static pseudowire's (observed == nullptr) or an
+// established dynamic session's. It points into the plan's inputs: a session config is built
+// only to compare with the data plane's or for a ProgramSession action.
+struct WantedSession {
+  SessionKey key;
+  const std::string* name;
+  const DesiredPseudowire* pw;
+  const ObservedSession* observed;  // nullptr: a static pseudowire
+  bool present = false;             // the data plane holds it as wanted
+};
+
+// What one walk over the desired pseudowires and the observed sessions (both ordered by name,
+// so walked side by side: no lookup by name) finds.
+struct Walk {
+  std::map<uint32_t, const dataplane::TunnelConfig*> tunnels;  // wanted in the data plane
+  std::vector<WantedSession> sessions;                         // wanted in the data plane
+  std::vector<Action> cdns;
+  std::vector<Action> opens;
+  std::set<TunnelKey> opening;
+  std::set<uint32_t> live;  // control connections with a session that stays
 };
 
 // Finds the observed tunnel an initiator would use for `key` (not one being closed).
@@ -25,53 +43,66 @@ const ObservedTunnel* FindTunnel(const ObservedView& obs, const TunnelKey& key) 
   return nullptr;
 }
 
-void PlanDynamic(const DesiredPseudowire& pw, const ObservedView& obs, Wanted& wanted,
-                 std::set<TunnelKey>& opening, std::vector<Action>& opens) {
-  auto s = obs.sessions.find(pw.name);
-  if (s != obs.sessions.end() && SessionCompatible(s->second.opened_with, pw)) {
-    if (s->second.state != LinkState::kEstablished) return;
-    auto t = obs.tunnels.find(s->second.tunnel_id);
-    if (t == obs.tunnels.end()) return;
-    wanted.sessions[{t->first, s->second.local_session_id}] = {pw.name,
-                                                               SessionConfigFor(pw, s->second)};
+// One desired pseudowire, with its observed session if it has one.
+void WalkDesired(const std::string& name, const DesiredPseudowire& pw, const ObservedSession* s,
+                 const ObservedView& obs, Walk& w) {
+  if (pw.is_static) {
+    w.tunnels[pw.tunnel_config.local_tunnel_id] = &pw.tunnel_config;
+    w.sessions.push_back(
+        {{pw.session.tunnel_id, pw.session.local_session_id}, &name, &pw, nullptr, false});
+    if (s != nullptr && s->state != LinkState::kClosing)
+      w.cdns.push_back(action::CloseSession{name});
     return;
   }
-  if (s != obs.sessions.end()) return;        // Incompatible: closed below, reopened next round.
-  if (pw.role != PwRole::kInitiator) return;  // The peer opens; we accept (agent.cc).
+  if (s != nullptr) {
+    if (!SessionCompatible(s->opened_with, pw)) {
+      // CDN now; the session is opened again once it is gone (a later plan).
+      if (s->state != LinkState::kClosing) w.cdns.push_back(action::CloseSession{name});
+      return;
+    }
+    w.live.insert(s->tunnel_id);
+    if (s->state == LinkState::kEstablished && obs.tunnels.contains(s->tunnel_id)) {
+      w.sessions.push_back({{s->tunnel_id, s->local_session_id}, &name, &pw, s, false});
+    }
+    return;
+  }
+  if (pw.role != PwRole::kInitiator) return;  // The peer opens; we accept (l2tp_control.cc).
   const ObservedTunnel* t = FindTunnel(obs, pw.tunnel);
   if (t == nullptr) {
-    if (opening.insert(pw.tunnel).second) opens.push_back(action::OpenTunnel{pw.tunnel, pw.name});
+    if (w.opening.insert(pw.tunnel).second) {
+      w.opens.push_back(action::OpenTunnel{pw.tunnel, pw.name});
+    }
     return;
   }
   // The engine holds an ICRQ until its control connection is established (RFC 3931 §7.3).
-  opens.push_back(action::OpenSession{pw.name, t->local_id});
+  w.opens.push_back(action::OpenSession{pw.name, t->local_id});
 }
 
-// CDN for sessions no longer desired, or needing renegotiation.
-std::vector<Action> PlanCdns(const DesiredSnapshot& desired, const ObservedView& obs) {
-  std::vector<Action> out;
-  for (const auto& [name, s] : obs.sessions) {
-    auto d = desired.pseudowires.find(name);
-    bool keep = d != desired.pseudowires.end() && !d->second.is_static &&
-                SessionCompatible(s.opened_with, d->second);
-    if (!keep && s.state != LinkState::kClosing) out.push_back(action::CloseSession{name});
+// Desired pseudowires and observed sessions side by side (both maps are ordered by name).
+void WalkByName(const DesiredSnapshot& desired, const ObservedView& obs, Walk& w) {
+  auto d = desired.pseudowires.begin();
+  auto s = obs.sessions.begin();
+  while (d != desired.pseudowires.end() || s != obs.sessions.end()) {
+    int order = d == desired.pseudowires.end() ? 1
+                : s == obs.sessions.end()      ? -1
+                                               : d->first.compare(s->first);
+    if (order > 0) {  // A session no longer desired: CDN.
+      if (s->second.state != LinkState::kClosing) w.cdns.push_back(action::CloseSession{s->first});
+      ++s;
+      continue;
+    }
+    WalkDesired(d->first, d->second, order == 0 ? &s->second : nullptr, obs, w);
+    if (order == 0) ++s;
+    ++d;
   }
-  return out;
 }
 
 // StopCCN for control connections with no session that stays and no desired use.
-std::vector<Action> PlanStopCcns(const DesiredSnapshot& desired, const ObservedView& obs) {
-  std::map<uint32_t, int> live;  // per tunnel, sessions that stay
-  for (const auto& [name, s] : obs.sessions) {
-    auto d = desired.pseudowires.find(name);
-    if (d != desired.pseudowires.end() && !d->second.is_static &&
-        SessionCompatible(s.opened_with, d->second)) {
-      ++live[s.tunnel_id];
-    }
-  }
+std::vector<Action> PlanStopCcns(const DesiredSnapshot& desired, const ObservedView& obs,
+                                 const Walk& w) {
   std::vector<Action> out;
   for (const auto& [id, t] : obs.tunnels) {
-    if (t.state == LinkState::kClosing || live.count(id)) continue;
+    if (t.state == LinkState::kClosing || w.live.contains(id)) continue;
     bool needed = false;
     for (const auto& [name, pw] : desired.pseudowires) {
       if (pw.is_static) continue;
@@ -81,34 +112,76 @@ std::vector<Action> PlanStopCcns(const DesiredSnapshot& desired, const ObservedV
           pw.tunnel.local == t.key.local && pw.tunnel.encap == t.key.encap) {
         needed = true;
       }
+      if (needed) break;
     }
     if (!needed) out.push_back(action::CloseTunnel{id});
   }
   return out;
 }
 
-// Data plane objects that should not exist, or differ: sessions first, then tunnels.
-void PlanDataplaneRemovals(const Wanted& wanted, const ObservedView& obs, std::vector<Action>& plan,
-                           std::set<SessionKey>& present, std::set<uint32_t>& tunnels_present) {
-  for (const auto& s : obs.dataplane.sessions) {
-    SessionKey k{s.tunnel_id, s.local_session_id};
-    auto w = wanted.sessions.find(k);
-    if (w != wanted.sessions.end() && w->second.second.SameAs(s)) {
-      present.insert(k);
+// Orders the wanted sessions by key; of two with one key, the later (by name) stays.
+void SortByKey(std::vector<WantedSession>& sessions) {
+  std::stable_sort(sessions.begin(), sessions.end(),
+                   [](const WantedSession& x, const WantedSession& y) { return x.key < y.key; });
+  size_t out = 0;
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (out > 0 && sessions[out - 1].key == sessions[i].key) {
+      sessions[out - 1] = sessions[i];
     } else {
-      plan.push_back(action::RemoveSession{k.first, k.second});
+      sessions[out++] = sessions[i];
     }
   }
+  sessions.resize(out);
+}
+
+// The config a wanted session has in the data plane, written over `out` (whose strings and
+// vectors are reused: comparing ten thousand sessions allocates nothing).
+void ConfigOf(const WantedSession& w, dataplane::SessionConfig& out) {
+  out = w.pw->session;
+  if (w.observed == nullptr) return;
+  const ObservedSession& s = *w.observed;
+  out.tunnel_id = s.tunnel_id;
+  out.local_session_id = s.local_session_id;
+  out.peer_session_id = s.peer_session_id;
+  out.cookie = s.cookie;
+  out.peer_cookie = s.peer_cookie;
+}
+
+std::vector<WantedSession>::iterator FindWanted(std::vector<WantedSession>& sessions,
+                                                SessionKey key) {
+  auto it = std::lower_bound(sessions.begin(), sessions.end(), key,
+                             [](const WantedSession& w, const SessionKey& k) { return w.key < k; });
+  return it != sessions.end() && it->key == key ? it : sessions.end();
+}
+
+// Data plane objects that should not exist, or differ: sessions first, then tunnels.
+void PlanDataplaneRemovals(Walk& w, const ObservedView& obs, std::vector<Action>& plan,
+                           std::set<uint32_t>& tunnels_present) {
+  dataplane::SessionConfig scratch;
+  for (const auto& s : obs.dataplane.sessions) {
+    auto it = FindWanted(w.sessions, {s.tunnel_id, s.local_session_id});
+    if (it != w.sessions.end()) {
+      ConfigOf(*it, scratch);
+      if (scratch.SameAs(s)) {
+        it->present = true;
+        continue;
+      }
+    }
+    plan.push_back(action::RemoveSession{s.tunnel_id, s.local_session_id});
+  }
   for (const auto& t : obs.dataplane.tunnels) {
-    auto w = wanted.tunnels.find(t.local_tunnel_id);
-    if (w != wanted.tunnels.end() && w->second.SameAs(t)) {
+    auto it = w.tunnels.find(t.local_tunnel_id);
+    if (it != w.tunnels.end() && it->second->SameAs(t)) {
       tunnels_present.insert(t.local_tunnel_id);
       continue;
     }
     plan.push_back(action::RemoveTunnel{t.local_tunnel_id});
     // Deleting a tunnel deletes its sessions: the wanted ones are programmed again.
-    for (auto it = present.begin(); it != present.end();) {
-      it = it->first == t.local_tunnel_id ? present.erase(it) : std::next(it);
+    auto first =
+        std::lower_bound(w.sessions.begin(), w.sessions.end(), t.local_tunnel_id,
+                         [](const WantedSession& x, uint32_t id) { return x.key.first < id; });
+    for (; first != w.sessions.end() && first->key.first == t.local_tunnel_id; ++first) {
+      first->present = false;
     }
   }
 }
@@ -159,38 +232,32 @@ std::vector<Action> Plan(const DesiredSnapshot& desired, const ObservedState& ob
 }
 
 std::vector<Action> Plan(const DesiredSnapshot& desired, const ObservedView& obs) {
-  Wanted wanted;
-  std::set<TunnelKey> opening;
-  std::vector<Action> opens;
-  for (const auto& [name, pw] : desired.pseudowires) {
-    if (pw.is_static) {
-      wanted.tunnels[pw.tunnel_config.local_tunnel_id] = pw.tunnel_config;
-      wanted.sessions[{pw.session.tunnel_id, pw.session.local_session_id}] = {name, pw.session};
-    } else {
-      PlanDynamic(pw, obs, wanted, opening, opens);
-    }
-  }
-  std::vector<Action> cdns = PlanCdns(desired, obs);
-  std::vector<Action> stops = PlanStopCcns(desired, obs);
+  Walk w;
+  WalkByName(desired, obs, w);
+  std::vector<Action> stops = PlanStopCcns(desired, obs, w);
   // Established control connections that stay keep their data plane tunnel.
   std::set<uint32_t> stopping;
   for (const auto& a : stops) stopping.insert(std::get<action::CloseTunnel>(a).tunnel_id);
   for (const auto& [id, t] : obs.tunnels) {
-    if (t.state == LinkState::kEstablished && !stopping.count(id)) wanted.tunnels[id] = t.config;
+    if (t.state == LinkState::kEstablished && !stopping.contains(id)) w.tunnels[id] = &t.config;
   }
+  SortByKey(w.sessions);
   std::vector<Action> plan;
-  std::set<SessionKey> present;
   std::set<uint32_t> tunnels_present;
-  PlanDataplaneRemovals(wanted, obs, plan, present, tunnels_present);
-  plan.insert(plan.end(), cdns.begin(), cdns.end());
+  PlanDataplaneRemovals(w, obs, plan, tunnels_present);
+  plan.insert(plan.end(), w.cdns.begin(), w.cdns.end());
   plan.insert(plan.end(), stops.begin(), stops.end());
-  for (const auto& [id, cfg] : wanted.tunnels) {
-    if (!tunnels_present.count(id)) plan.push_back(action::ProgramTunnel{cfg});
+  for (const auto& [id, cfg] : w.tunnels) {
+    if (!tunnels_present.contains(id)) plan.push_back(action::ProgramTunnel{*cfg});
   }
-  for (const auto& [k, named] : wanted.sessions) {
-    if (!present.count(k)) plan.push_back(action::ProgramSession{named.first, named.second});
+  for (const auto& s : w.sessions) {
+    if (s.present) continue;
+    action::ProgramSession p{*s.name, {}};
+    ConfigOf(s, p.config);
+    plan.push_back(std::move(p));
   }
-  plan.insert(plan.end(), opens.begin(), opens.end());
+  plan.insert(plan.end(), std::make_move_iterator(w.opens.begin()),
+              std::make_move_iterator(w.opens.end()));
   return plan;
 }
 
