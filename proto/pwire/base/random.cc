@@ -31,7 +31,8 @@ uint64_t Random::Uniform(uint64_t bound) {
   return v % bound;
 }
 
-void SystemRandom::Fill(std::span<uint8_t> out) {
+namespace {
+void GetRandom(std::span<uint8_t> out) {
   size_t done = 0;
   while (done < out.size()) {
     ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
@@ -41,6 +42,22 @@ void SystemRandom::Fill(std::span<uint8_t> out) {
     }
     done += static_cast<size_t>(n);
   }
+}
+}  // namespace
+
+void SystemRandom::Fill(std::span<uint8_t> out) {
+  if (out.size() > kBlock / 4) {
+    GetRandom(out);
+    return;
+  }
+  if (kBlock - used_ < out.size()) {
+    GetRandom(block_);
+    used_ = 0;
+  }
+  std::memcpy(out.data(), block_ + used_, out.size());
+  // Bytes handed out are not kept: a later reader of this memory learns nothing of them.
+  std::memset(block_ + used_, 0, out.size());
+  used_ += out.size();
 }
 
 void SeededRandom::Fill(std::span<uint8_t> out) {

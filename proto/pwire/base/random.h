@@ -3,6 +3,7 @@
 // tests and simulations.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -18,9 +19,17 @@ class Random {
   uint64_t Uniform(uint64_t bound);
 };
 
+// Reads getrandom(2) a block at a time (an agent draws 11 small values per session set up:
+// one system call each cost more than the rest of the session's cookies and IDs). Aborts if
+// the kernel refuses. One instance serves one thread at a time.
 class SystemRandom final : public Random {
  public:
-  void Fill(std::span<uint8_t> out) override;  // getrandom(2); aborts if the kernel refuses.
+  void Fill(std::span<uint8_t> out) override;
+
+ private:
+  static constexpr size_t kBlock = 256;
+  uint8_t block_[kBlock] = {};
+  size_t used_ = kBlock;  // bytes of block_ already handed out
 };
 
 // splitmix64: fast, deterministic, good enough for tests and simulators. Never for secrets.
