@@ -66,12 +66,13 @@ void ToProtoCounters(const dataplane::Stats& s, v1::Counters* c) {
   c->set_rx_invalid(s.rx_malformed);
 }
 
-std::string PwOf(const Action& a) {
-  if (auto* x = std::get_if<action::OpenTunnel>(&a)) return x->for_pw;
-  if (auto* x = std::get_if<action::OpenSession>(&a)) return x->pw;
-  if (auto* x = std::get_if<action::CloseSession>(&a)) return x->pw;
-  if (auto* x = std::get_if<action::ProgramSession>(&a)) return x->pw;
-  return "";
+// The pseudowire an action is for, or nullptr.
+const std::string* PwOf(const Action& a) {
+  if (auto* x = std::get_if<action::OpenTunnel>(&a)) return &x->for_pw;
+  if (auto* x = std::get_if<action::OpenSession>(&a)) return &x->pw;
+  if (auto* x = std::get_if<action::CloseSession>(&a)) return &x->pw;
+  if (auto* x = std::get_if<action::ProgramSession>(&a)) return &x->pw;
+  return nullptr;
 }
 
 bool IsDataplaneAction(const Action& a) {
@@ -356,34 +357,39 @@ std::vector<AppliedAction> Agent::Reconcile() {
       const base::Instant planned = loop_.Now();
       slice_end = planned + std::max<base::Duration>(kApplySlice, 4 * (planned - round_start));
     }
+    const bool only_dataplane = std::all_of(plan.begin(), plan.end(), IsDataplaneAction);
     bool progress = false;
+    bool failed = false;
     const base::Instant apply_start = loop_.Now();
-    for (const auto& a : plan) {
+    for (auto& a : plan) {
       if (!applied.empty() && loop_.Now() >= *slice_end) {
         yielded = true;  // The rest is planned again in the next slice (level-triggered).
         break;
       }
       absl::Status s = Apply(a);
       dp_changed = dp_changed || IsDataplaneAction(a);
-      std::string pw = PwOf(a);
+      const std::string* pw = PwOf(a);
       if (s.ok()) {
         ++actions_ok_;
         progress = true;
-        if (!pw.empty()) last_error_.erase(pw);
+        if (pw != nullptr && !last_error_.empty()) last_error_.erase(*pw);
         if (spdlog::should_log(spdlog::level::debug)) {
           spdlog::debug("applied: {}", ActionToString(a));
         }
       } else {
         ++actions_failed_;
-        if (!pw.empty()) last_error_[pw] = std::string(s.message());
+        failed = true;
+        if (pw != nullptr) last_error_[*pw] = std::string(s.message());
         spdlog::warn("apply failed: {}: {}", ActionToString(a), s.ToString());
       }
-      applied.push_back({a, s});
+      applied.push_back({std::move(a), std::move(s)});
     }
     applying += loop_.Now() - apply_start;
-    // Dynamic actions complete through engine events; only data plane work loops here.
-    bool only_dataplane = std::all_of(plan.begin(), plan.end(), IsDataplaneAction);
-    if (!progress || !only_dataplane) break;
+    // A plan applied without a failure is complete (it orders removals before programming,
+    // and programs again what a removed tunnel took with it): the next reconcile verifies.
+    // Dynamic actions complete through engine events; only data plane work loops here, to
+    // try again at once what failed while the rest progressed.
+    if (!failed || !progress || !only_dataplane) break;
   }
   if (dp_changed) {
     if (auto snap = dp_.List(); snap.ok()) {
