@@ -4,8 +4,9 @@
 # `ethtool -K vx0 tso off gro off` (the shape of the kernel's l2tp_eth); pwire's userspace
 # L2TPv3 data plane over UDP and over IP. For each: iperf3 TCP with 1 and 4 streams, the
 # 64-byte-frame packet rate (pwire-udpblast, 18-byte UDP payloads) and the machine's CPU
-# seconds per gigabit on the 1-stream run. Medians of RUNS runs (paths interleaved in each run
-# so that load from elsewhere spreads evenly), then pwire's ratios to each path.
+# seconds per gigabit on the 1-stream run (for pwire also its two forwarders' own, which load
+# from elsewhere disturbs less). Medians of RUNS runs (paths interleaved in each run so that
+# load from elsewhere spreads evenly), then pwire's ratios to each path.
 #   RUNS=3 SECS=3 BIN=build/bin tests/bench/dataplane.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -78,21 +79,32 @@ setup() {
 }
 
 busy_jiffies() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+# CPU jiffies (user + system) the two forwarders of path $1 have used, 0 for kernel paths.
+fwd_jiffies() {
+  local t=0 f
+  for f in "$TMP/dp${1}1.pid" "$TMP/dp${1}2.pid"; do
+    [ -f "$f" ] && t=$(( t + $(awk '{ print $14 + $15 }' "/proc/$(cat "$f")/stat") ))
+  done
+  echo "$t"
+}
 
-# Prints "gbit_per_s cpu_s_per_gbit" for a TCP run of $3 streams over path $1.
+# Prints "gbit_per_s cpu_s_per_gbit fwd_cpu_s_per_gbit" for a TCP run of $3 streams over path
+# $1: the machine's CPU, and that of the path's own forwarders (which also includes the kernel
+# work done in their system calls), per gigabit carried.
 tcp_run() {
-  local i=$1 streams=$2 c0 c1 out
-  c0=$(busy_jiffies)
+  local i=$1 streams=$2 c0 c1 f0 f1 out
+  c0=$(busy_jiffies); f0=$(fwd_jiffies "$i")
   out=$(ip netns exec "$P-${i}a" iperf3 -c "10.233.$i.2" -t "$SECS" -P "$streams" -J) || {
-    echo "0 0"; return; }
-  c1=$(busy_jiffies)
-  jq -r --argjson cpu "$(( c1 - c0 ))" --argjson hz "$HZ" \
-    '.end.sum_received | [(.bits_per_second / 1e9), (if .bytes > 0 then ($cpu / $hz) / (.bytes * 8 / 1e9) else 0 end)] | @tsv' <<<"$out"
+    echo "0 0 0"; return; }
+  c1=$(busy_jiffies); f1=$(fwd_jiffies "$i")
+  jq -r --argjson cpu "$(( c1 - c0 ))" --argjson fwd "$(( f1 - f0 ))" --argjson hz "$HZ" \
+    '.end.sum_received | (.bytes * 8 / 1e9) as $gb | [(.bits_per_second / 1e9), (if $gb > 0 then ($cpu / $hz) / $gb else 0 end), (if $gb > 0 then ($fwd / $hz) / $gb else 0 end)] | @tsv' <<<"$out"
 }
 
 # Prints the received 64-byte packet rate (kpps) over path $1.
 pps_run() {
-  local i=$1 f="$TMP/blast$i.out"
+  local i=$1
+  local f="$TMP/blast$i.out"
   ip netns exec "$P-${i}b" "$BIN/pwire-udpblast" recv 9000 >"$f" &
   local rpid=$!
   wait_for 10 grep -q listening "$f"
@@ -105,29 +117,33 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR
 
 for i in "${!PATHS[@]}"; do setup "$i" "${PATHS[$i]}"; done
 
-declare -A T1 T4 PPS CPU
+declare -A T1 T4 PPS CPU FWD
 for run in $(seq "$RUNS"); do
   for i in "${!PATHS[@]}"; do
     n=${PATHS[$i]}
-    read -r g c < <(tcp_run "$i" 1)
-    T1[$n]+="$g "; CPU[$n]+="$c "
-    read -r g _ < <(tcp_run "$i" 4)
+    read -r g c f < <(tcp_run "$i" 1)
+    T1[$n]+="$g "; CPU[$n]+="$c "; FWD[$n]+="$f "
+    read -r g _ _ < <(tcp_run "$i" 4)
     T4[$n]+="$g "
     PPS[$n]+="$(pps_run "$i") "
     echo "run $run $n: 1stream ${T1[$n]##* } ... done" >/dev/null
   done
 done
 
-declare -A M1 M4 MP MC
+declare -A M1 M4 MP MC MF
 for n in "${PATHS[@]}"; do
   M1[$n]=$(tr ' ' '\n' <<<"${T1[$n]}" | grep . | median)
   M4[$n]=$(tr ' ' '\n' <<<"${T4[$n]}" | grep . | median)
   MP[$n]=$(tr ' ' '\n' <<<"${PPS[$n]}" | grep . | median)
   MC[$n]=$(tr ' ' '\n' <<<"${CPU[$n]}" | grep . | median)
+  MF[$n]=$(tr ' ' '\n' <<<"${FWD[$n]}" | grep . | median)
   printf '%s_tcp_1stream: %.2f Gbit/s\n' "$n" "${M1[$n]}"
   printf '%s_tcp_4stream: %.2f Gbit/s\n' "$n" "${M4[$n]}"
   printf '%s_pps_64b: %.1f kpps\n' "$n" "${MP[$n]}"
   printf '%s_cpu_per_gbit_1stream: %.3f cpu_s/Gbit\n' "$n" "${MC[$n]}"
+  if [[ $n == userspace_* ]]; then
+    printf '%s_forwarders_cpu_per_gbit_1stream: %.3f cpu_s/Gbit\n' "$n" "${MF[$n]}"
+  fi
   printf '%s_runs_1stream: %s\n' "$n" "${T1[$n]}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "nan" }'; }
