@@ -133,6 +133,7 @@ absl::StatusOr<DesiredPseudowire> FromExternal(const ExternalPeer& e,
   peer->set_address(e.peer_address);
   peer->set_udp_port(e.udp_port);
   peer->set_hostname(e.hostname);
+  peer->set_router_id(e.router_id);
   peer->set_external(true);
   auto* p = a.mutable_params();
   p->set_name("local/external");  // one control connection per peer for all entries

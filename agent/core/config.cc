@@ -1,12 +1,14 @@
 // AgentConfig parsing: YAML file first, then command-line flags on top. See config.h.
 #include "agent/core/config.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -60,13 +62,31 @@ absl::Status LoadLocalPseudowire(const YAML::Node& n, size_t index, LocalPseudow
   return absl::OkStatus();
 }
 
+// A Router ID (RFC 3931 §5.4.3, 32 bits): dotted quad, as routers show it, or a number.
+absl::StatusOr<uint32_t> ParseRouterId(const std::string& text) {
+  uint32_t id = 0;
+  in_addr a{};
+  if (text.find('.') != std::string::npos) {
+    if (inet_pton(AF_INET, text.c_str(), &a) != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("router_id: '", text, "' is not a dotted quad (a.b.c.d) or a number"));
+    }
+    id = ntohl(a.s_addr);
+  } else if (!absl::SimpleAtoi(text, &id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("router_id: '", text, "' is not a dotted quad (a.b.c.d) or a number"));
+  }
+  if (id == 0) return absl::InvalidArgumentError("router_id: 0 is no Router ID (leave it out)");
+  return id;
+}
+
 absl::Status LoadExternalPeer(const YAML::Node& n, size_t index, ExternalPeer& pw) {
   auto where = absl::StrCat("config: external_peers[", index, "]");
   if (!n.IsMap()) return absl::InvalidArgumentError(where + ": expected a mapping");
   static const char* kKnown[] = {
-      "name",        "peer_address",     "local_address", "hostname",      "remote_end_id",
-      "role",        "udp_port",         "secret",        "digest",        "cookie_length",
-      "l2_sublayer", "hello_interval_s", "interface",     "session_ifname"};
+      "name",        "peer_address",     "local_address", "hostname",       "remote_end_id",
+      "role",        "udp_port",         "secret",        "digest",         "cookie_length",
+      "l2_sublayer", "hello_interval_s", "interface",     "session_ifname", "router_id"};
   for (const auto& kv : n) {
     auto key = kv.first.as<std::string>();
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
@@ -76,6 +96,7 @@ absl::Status LoadExternalPeer(const YAML::Node& n, size_t index, ExternalPeer& p
   int port = pw.udp_port;
   std::string role = pw.initiator ? "initiator" : "responder";
   std::string sublayer = pw.default_sublayer ? "default" : "none";
+  std::string router_id;
   for (const auto& s :
        {Get(n, "name", pw.name), Get(n, "peer_address", pw.peer_address),
         Get(n, "local_address", pw.local_address), Get(n, "hostname", pw.hostname),
@@ -83,8 +104,14 @@ absl::Status LoadExternalPeer(const YAML::Node& n, size_t index, ExternalPeer& p
         Get(n, "secret", pw.secret), Get(n, "digest", pw.digest),
         Get(n, "cookie_length", pw.cookie_length), Get(n, "l2_sublayer", sublayer),
         Get(n, "hello_interval_s", pw.hello_interval_s), Get(n, "interface", pw.interface),
-        Get(n, "session_ifname", pw.session_ifname)}) {
+        Get(n, "session_ifname", pw.session_ifname), Get(n, "router_id", router_id)}) {
     if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
+  }
+  if (!router_id.empty()) {
+    auto id = ParseRouterId(router_id);
+    if (!id.ok())
+      return absl::InvalidArgumentError(absl::StrCat(where, ".", id.status().message()));
+    pw.router_id = *id;
   }
   if (port <= 0 || port > 65535) {
     return absl::InvalidArgumentError(where + ".udp_port: out of range");

@@ -43,6 +43,7 @@ struct ExternalPeer {
   std::string peer_address;
   std::string local_address;  // Ours; empty means the first underlay address.
   std::string hostname;       // The peer's Host Name; empty: not checked.
+  uint32_t router_id = 0;     // The peer's Router ID AVP (§5.4.3); 0: not checked.
   std::string remote_end_id;  // Required.
   bool initiator = true;      // We send the SCCRQ and ICRQ; false: we wait for the peer's.
   uint16_t udp_port = 1701;

@@ -216,8 +216,12 @@ TEST_F(AgentL2tpTest, ManyPseudowiresShareOneControlConnection) {
 // pseudowire to an external endpoint (expected Host Name, shared secret).
 class ExternalPeerTest : public AgentL2tpTest {
  protected:
-  // Replaces b with a "router" that has one external peer, a, with `hostname` expected.
-  void MakeRouter(const std::string& hostname) {
+  // The Router ID a presents: its IPv4 underlay address, 127.0.0.1.
+  static constexpr uint32_t kRouterIdOfA = 0x7f000001;
+
+  // Replaces b with a "router" that has one external peer, a, with `hostname` (and, unless 0,
+  // `router_id`) expected.
+  void MakeRouter(const std::string& hostname, uint32_t router_id = 0) {
     b_.reset();
     b_ = std::make_unique<Side>(*loop_, "127.0.0.2", port_, [&](AgentConfig& c) {
       c.agent_id = "router";
@@ -225,6 +229,7 @@ class ExternalPeerTest : public AgentL2tpTest {
       e.name = "to-a";
       e.peer_address = "127.0.0.1";
       e.hostname = hostname;
+      e.router_id = router_id;
       e.remote_end_id = "ext-1";
       e.udp_port = port_;
       e.secret = "r0uter-secret";
@@ -248,7 +253,7 @@ class ExternalPeerTest : public AgentL2tpTest {
 };
 
 TEST_F(ExternalPeerTest, ConfiguredExternalPeerOpensAuthenticatedDynamicSession) {
-  MakeRouter("agent-127.0.0.1");
+  MakeRouter("agent-127.0.0.1", kRouterIdOfA);
   Desire(*a_, 1, {ToRouter()});
   ASSERT_TRUE(RunUntil(
       [&] { return a_->dp.List()->sessions.size() == 1 && b_->dp.List()->sessions.size() == 1; }));
@@ -276,6 +281,22 @@ TEST_F(ExternalPeerTest, PeerWithAnotherHostNameIsRefused) {
   EXPECT_TRUE(
       b_->cp->RetryAt("127.0.0.2->127.0.0.1/udp:" + std::to_string(port_) + " class=local/external")
           .has_value());
+  EXPECT_TRUE(a_->dp.List()->sessions.empty());
+  EXPECT_TRUE(b_->dp.List()->sessions.empty());
+}
+
+// RFC 3931 §5.4.3: the router expects another Router ID than a presents, so it refuses the
+// control connection (StopCCN result 4) although the Host Name matches.
+TEST_F(ExternalPeerTest, PeerWithAnotherRouterIdIsRefused) {
+  MakeRouter("agent-127.0.0.1", 0x0a090909);
+  Desire(*a_, 1, {ToRouter()});
+  ASSERT_TRUE(RunUntil([&] { return b_->cp->stats().refused_tunnels > 0; }));
+  EXPECT_NE(b_->cp->LastError("local/to-a")
+                .find("peer router id " + std::to_string(kRouterIdOfA) + ", expected " +
+                      std::to_string(0x0a090909)),
+            std::string::npos)
+      << b_->cp->LastError("local/to-a");
+  ASSERT_TRUE(RunUntil([&] { return b_->cp->tunnels().empty(); }));
   EXPECT_TRUE(a_->dp.List()->sessions.empty());
   EXPECT_TRUE(b_->dp.List()->sessions.empty());
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace pwire::agent {
@@ -133,6 +134,29 @@ external_peers:
   EXPECT_NE(r.message().find("external_peers[0].role"), std::string_view::npos) << r;
   r = LoadAgentConfigYaml("external_peers:\n  - {name: x, secert: typo}\n", bad);
   EXPECT_NE(r.message().find("unknown field 'secert'"), std::string_view::npos) << r;
+}
+
+TEST(ConfigTest, ExternalPeerRouterIdDottedOrNumber) {
+  AgentConfig cfg;
+  ASSERT_TRUE(LoadAgentConfigYaml(R"(
+external_peers:
+  - {name: a, peer_address: 10.0.0.9, remote_end_id: "1", router_id: 192.0.2.7}
+  - {name: b, peer_address: 10.0.0.8, remote_end_id: "2", router_id: 3221225991}
+  - {name: c, peer_address: 10.0.0.7, remote_end_id: "3"}
+)",
+                                  cfg)
+                  .ok());
+  ASSERT_EQ(cfg.external_peers.size(), 3u);
+  EXPECT_EQ(cfg.external_peers[0].router_id, 0xC0000207u);
+  EXPECT_EQ(cfg.external_peers[1].router_id, 0xC0000207u);
+  EXPECT_EQ(cfg.external_peers[2].router_id, 0u);  // not checked
+  for (const char* bad : {"1.2.3", "1.2.3.4.5", "router", "0", "0.0.0.0", "-1", "4294967296"}) {
+    AgentConfig c;
+    auto s = LoadAgentConfigYaml(
+        absl::StrCat("external_peers:\n  - {name: x, router_id: \"", bad, "\"}\n"), c);
+    EXPECT_NE(s.message().find("external_peers[0].router_id"), std::string_view::npos)
+        << bad << ": " << s;
+  }
 }
 
 TEST(ConfigTest, NotYamlRefused) {
