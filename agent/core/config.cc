@@ -128,6 +128,30 @@ absl::Status LoadExternalPeer(const YAML::Node& n, size_t index, ExternalPeer& p
   return absl::OkStatus();
 }
 
+// Entries with one peer address share its control connection (one secret, one set of timers,
+// one identity check): the first one found would decide for all, so they must agree.
+absl::Status ValidateSharedConnections(const std::vector<ExternalPeer>& peers) {
+  for (size_t j = 0; j < peers.size(); ++j) {
+    for (size_t i = 0; i < j; ++i) {
+      const ExternalPeer& a = peers[i];
+      const ExternalPeer& b = peers[j];
+      if (a.peer_address != b.peer_address) continue;
+      const char* field = a.secret != b.secret                        ? "secret"
+                          : !a.secret.empty() && a.digest != b.digest ? "digest"
+                          : a.hello_interval_s != b.hello_interval_s  ? "hello_interval_s"
+                          : a.hostname != b.hostname                  ? "hostname"
+                          : a.router_id != b.router_id                ? "router_id"
+                                                                      : nullptr;
+      if (field == nullptr) continue;
+      return absl::InvalidArgumentError(
+          absl::StrCat("external_peers[", j, "] '", b.name, "' and external_peers[", i, "] '",
+                       a.name, "' have one peer_address (", a.peer_address,
+                       ": one control connection) but a different ", field));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateExternalPeer(const ExternalPeer& pw, size_t index) {
   auto where = absl::StrCat("external_peers[", index, "]");
   if (pw.name.empty()) return absl::InvalidArgumentError(where + ".name: required");
@@ -272,7 +296,7 @@ absl::Status ValidateAgentConfig(const AgentConfig& cfg) {
   for (size_t i = 0; i < cfg.external_peers.size(); ++i) {
     if (auto s = ValidateExternalPeer(cfg.external_peers[i], i); !s.ok()) return s;
   }
-  return absl::OkStatus();
+  return ValidateSharedConnections(cfg.external_peers);
 }
 
 absl::StatusOr<AgentConfig> ParseAgentConfig(int argc, const char* const* argv) {

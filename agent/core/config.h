@@ -37,7 +37,8 @@ struct LocalPseudowire {
 // address, its Host Name AVP (§5.4.3; when set, a control connection with a peer presenting
 // another one is refused) and the Remote End ID that binds the session (§5.4.4). With a
 // secret, control messages are authenticated (§4.3, Message Digest AVP). Entries with one
-// peer address share one control connection: give them the same secret and timers.
+// peer address share one control connection: they must agree on the secret, digest, HELLO
+// interval, host name and Router ID (ValidateAgentConfig refuses them otherwise).
 struct ExternalPeer {
   std::string name;
   std::string peer_address;

@@ -159,6 +159,43 @@ external_peers:
   }
 }
 
+// Entries with one peer address share one control connection: what it uses (secret, digest,
+// HELLO interval, identity checks) must be the same in each, or the file is refused naming
+// both entries and the field. Sessions' own settings may differ.
+TEST(ConfigTest, ExternalPeersSharingAnAddressMustAgreeOnTheirConnection) {
+  auto two = [](const std::string& second_extra) {
+    AgentConfig cfg;
+    cfg.agent_id = "a";
+    cfg.underlay = {"10.0.0.1"};
+    auto s = LoadAgentConfigYaml(
+        absl::StrCat("external_peers:\n"
+                     "  - {name: one, peer_address: 10.0.0.9, remote_end_id: \"1\", secret: s,"
+                     " hostname: pe9, router_id: 10.0.0.9}\n"
+                     "  - {name: two, remote_end_id: \"2\", ",
+                     second_extra, "}\n"),
+        cfg);
+    EXPECT_TRUE(s.ok()) << s;
+    return ValidateAgentConfig(cfg);
+  };
+  const std::string same = "peer_address: 10.0.0.9, secret: s, hostname: pe9, router_id: 10.0.0.9";
+  EXPECT_TRUE(two(same).ok());
+  EXPECT_TRUE(two(same + ", cookie_length: 8, l2_sublayer: none, role: responder").ok());
+  EXPECT_TRUE(two("peer_address: 10.0.0.8").ok());  // another peer: another connection
+  for (const auto& [extra, field] : std::vector<std::pair<std::string, std::string>>{
+           {"peer_address: 10.0.0.9, secret: t, hostname: pe9, router_id: 10.0.0.9", "secret"},
+           {same + ", digest: sha1", "digest"},
+           {same + ", hello_interval_s: 10", "hello_interval_s"},
+           {"peer_address: 10.0.0.9, secret: s, hostname: pe8, router_id: 10.0.0.9", "hostname"},
+           {"peer_address: 10.0.0.9, secret: s, hostname: pe9", "router_id"}}) {
+    auto s = two(extra);
+    ASSERT_FALSE(s.ok()) << extra;
+    EXPECT_EQ(s.message(),
+              "external_peers[1] 'two' and external_peers[0] 'one' have one peer_address "
+              "(10.0.0.9: one control connection) but a different " +
+                  field);
+  }
+}
+
 TEST(ConfigTest, NotYamlRefused) {
   AgentConfig cfg;
   EXPECT_FALSE(LoadAgentConfigYaml("agent_id: [unclosed\n", cfg).ok());
