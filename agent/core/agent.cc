@@ -159,6 +159,7 @@ Agent::Agent(EventLoop& loop, AgentConfig config, dataplane::Dataplane& dataplan
     : loop_(loop), config_(std::move(config)), dp_(dataplane), cp_(control) {}
 
 Agent::~Agent() {
+  alive_.reset();  // What is still posted or scheduled for this Agent does nothing now.
   if (periodic_) loop_.Cancel(periodic_);
   if (retry_timer_) loop_.Cancel(retry_timer_);
   if (counters_timer_) loop_.Cancel(counters_timer_);
@@ -188,21 +189,23 @@ absl::Status Agent::Start() {
   // With no server, the configuration file is the whole desired state: what it does not
   // hold (a dynamic session the peer closed) is removed.
   if (config_.server == "none") have_server_state_ = true;
-  cp_.SetChangeHandler([this] { RequestReconcile(); });
-  dp_.SetEventHandler([this](const dataplane::Event& ev) {
-    // Called on a data plane thread.
-    loop_.Post([this, detail = ev.detail] {
-      spdlog::info("dataplane event: {}", detail);
-      RequestReconcile();
-    });
-  });
+  cp_.SetChangeHandler(Guarded([this] { RequestReconcile(); }));
+  // Called on a data plane thread, maybe after this Agent is gone: it touches nothing of the
+  // Agent's but the loop (which outlives it) and the token.
+  dp_.SetEventHandler(
+      [loop = &loop_, alive = std::weak_ptr<const void>(alive_), this](const dataplane::Event& ev) {
+        loop->Post(EventLoop::IfAlive(alive, [this, detail = ev.detail] {
+          spdlog::info("dataplane event: {}", detail);
+          RequestReconcile();
+        }));
+      });
   RebuildDesired({});
   auto applied = Reconcile();
   spdlog::info("start: adopted data plane state, {} actions applied", applied.size());
-  periodic_ = loop_.ScheduleAt(loop_.Now() + kReconcilePeriod, [this] {
-    periodic_ = 0;
-    RequestReconcile();
-  });
+  periodic_ = loop_.ScheduleAt(loop_.Now() + kReconcilePeriod, Guarded([this] {
+                                 periodic_ = 0;
+                                 RequestReconcile();
+                               }));
   return absl::OkStatus();
 }
 
@@ -298,15 +301,15 @@ void Agent::RequestReconcile() {
   const base::Instant at =
       last_reconcile_ + std::max<base::Duration>(kMinReconcileGap, 8 * last_reconcile_took_);
   if (loop_.Now() >= at) {
-    loop_.Post([this] {
+    loop_.Post(Guarded([this] {
       reconcile_pending_ = false;
       Reconcile();
-    });
+    }));
   } else {
-    loop_.ScheduleAt(at, [this] {
-      reconcile_pending_ = false;
-      Reconcile();
-    });
+    loop_.ScheduleAt(at, Guarded([this] {
+                       reconcile_pending_ = false;
+                       Reconcile();
+                     }));
   }
 }
 
@@ -314,10 +317,10 @@ void Agent::ContinueReconcile() {
   if (continue_pending_) return;
   continue_pending_ = true;
   // Posted work runs in the loop's next round, after what is ready then (sockets, timers).
-  loop_.Post([this] {
+  loop_.Post(Guarded([this] {
     continue_pending_ = false;
     Reconcile();
-  });
+  }));
 }
 
 std::vector<AppliedAction> Agent::Reconcile() {
@@ -408,10 +411,10 @@ std::vector<AppliedAction> Agent::Reconcile() {
   }
   ReportChanges();
   if (!periodic_) {
-    periodic_ = loop_.ScheduleAt(loop_.Now() + kReconcilePeriod, [this] {
-      periodic_ = 0;
-      RequestReconcile();
-    });
+    periodic_ = loop_.ScheduleAt(loop_.Now() + kReconcilePeriod, Guarded([this] {
+                                   periodic_ = 0;
+                                   RequestReconcile();
+                                 }));
   }
   return applied;
 }
@@ -457,10 +460,10 @@ void Agent::HoldBackRetries(std::vector<Action>& plan) {
   });
   if (!next) return;
   if (retry_timer_) loop_.Cancel(retry_timer_);
-  retry_timer_ = loop_.ScheduleAt(*next, [this] {
+  retry_timer_ = loop_.ScheduleAt(*next, Guarded([this] {
     retry_timer_ = 0;
     RequestReconcile();
-  });
+  }));
 }
 
 absl::Status Agent::Apply(const Action& a) {
@@ -609,20 +612,20 @@ v1::StatusReport Agent::BuildStatusReport(bool full) {
 void Agent::ReportChanges() {
   if (!connected_ || report_pending_) return;
   report_pending_ = true;
-  loop_.ScheduleAt(loop_.Now() + kReportDelay, [this] {
-    report_pending_ = false;
-    if (!connected_) return;
-    v1::StatusReport r = BuildStatusReport(/*full=*/false);
-    if (r.pseudowires_size() == 0 && r.removed_size() == 0) return;
-    v1::AgentMessage m;
-    *m.mutable_status() = std::move(r);
-    Send(std::move(m));
-    // Counters follow at once, so a session that just came up shows them without waiting
-    // for the periodic report.
-    v1::AgentMessage c;
-    *c.mutable_counters() = BuildCountersReport();
-    Send(std::move(c));
-  });
+  loop_.ScheduleAt(loop_.Now() + kReportDelay, Guarded([this] {
+                     report_pending_ = false;
+                     if (!connected_) return;
+                     v1::StatusReport r = BuildStatusReport(/*full=*/false);
+                     if (r.pseudowires_size() == 0 && r.removed_size() == 0) return;
+                     v1::AgentMessage m;
+                     *m.mutable_status() = std::move(r);
+                     Send(std::move(m));
+                     // Counters follow at once, so a session that just came up shows them without
+                     // waiting for the periodic report.
+                     v1::AgentMessage c;
+                     *c.mutable_counters() = BuildCountersReport();
+                     Send(std::move(c));
+                   }));
 }
 
 std::map<std::pair<uint32_t, uint32_t>, std::string> Agent::SessionNames() const {
@@ -654,14 +657,14 @@ v1::CountersReport Agent::BuildCountersReport() {
 
 void Agent::ScheduleCounters() {
   if (counters_timer_) loop_.Cancel(counters_timer_);
-  counters_timer_ = loop_.ScheduleAt(loop_.Now() + report_interval_, [this] {
-    counters_timer_ = 0;
-    if (!connected_) return;
-    v1::AgentMessage m;
-    *m.mutable_counters() = BuildCountersReport();
-    Send(std::move(m));
-    ScheduleCounters();
-  });
+  counters_timer_ = loop_.ScheduleAt(loop_.Now() + report_interval_, Guarded([this] {
+                                       counters_timer_ = 0;
+                                       if (!connected_) return;
+                                       v1::AgentMessage m;
+                                       *m.mutable_counters() = BuildCountersReport();
+                                       Send(std::move(m));
+                                       ScheduleCounters();
+                                     }));
 }
 
 }  // namespace pwire::agent

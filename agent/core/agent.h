@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -77,6 +78,14 @@ class Agent {
   bool Send(v1::AgentMessage msg);
   // Pseudowire name of each (tunnel id, local session id) this agent runs.
   std::map<std::pair<uint32_t, uint32_t>, std::string> SessionNames() const;
+
+  // Work handed to the loop (posted tasks, timers, handlers the control plane and the data
+  // plane call) holds this token weakly and does nothing once the Agent is gone: a timer or a
+  // posted task may outlive it, and a data plane thread may call its handler at any time.
+  EventLoop::Task Guarded(EventLoop::Task task) const {
+    return EventLoop::IfAlive(alive_, std::move(task));
+  }
+  std::shared_ptr<const int> alive_ = std::make_shared<const int>(0);
 
   EventLoop& loop_;
   AgentConfig config_;

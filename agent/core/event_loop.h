@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +43,11 @@ class EventLoop {
 
   // Thread-safe: runs `task` on the loop thread soon. Tasks run in posting order.
   void Post(Task task);
+
+  // A task that runs `task` only while `alive` has not expired: an object that hands work
+  // to the loop (posted, on a timer, or from a handler another thread calls) gives it its
+  // lifetime token, so the work does nothing once the object is gone.
+  static Task IfAlive(std::weak_ptr<const void> alive, Task task);
 
   // Runs until Stop(). Stop() is thread-safe and may be called from a signal-safe context
   // through the eventfd (it only writes to it).

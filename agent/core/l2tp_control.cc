@@ -145,15 +145,18 @@ L2tpControlPlane::L2tpControlPlane(EventLoop& loop, const AgentConfig& config,
       dp_(dataplane),
       dp_reads_control_(dataplane.GetCapabilities().control_via_handler),
       random_(std::move(random)) {
-  dp_.SetControlPacketHandler([this](uint32_t tunnel_id, std::vector<uint8_t> packet) {
-    // A data plane thread: hand the message to the loop.
-    loop_.Post([this, tunnel_id, p = std::move(packet)]() mutable {
+  // A data plane thread, maybe after this control plane is gone: it hands the message to the
+  // loop (which outlives it), guarded by the lifetime token.
+  dp_.SetControlPacketHandler([loop = &loop_, alive = std::weak_ptr<const void>(alive_), this](
+                                  uint32_t tunnel_id, std::vector<uint8_t> packet) {
+    loop->Post(EventLoop::IfAlive(alive, [this, tunnel_id, p = std::move(packet)]() mutable {
       OnControlFromDataplane(tunnel_id, std::move(p));
-    });
+    }));
   });
 }
 
 L2tpControlPlane::~L2tpControlPlane() {
+  alive_.reset();  // What is still posted for this control plane does nothing now.
   dp_.SetControlPacketHandler(nullptr);
   for (auto& [id, s] : sockets_) {
     if (s.watched) loop_.RemoveFd(s.fd);
@@ -390,7 +393,7 @@ void L2tpControlPlane::RefuseConnection(ObservedTunnel& t, const std::string& wh
   // StopCCN once this round of engine events is handled (closing drives the engine). §5.4.2:
   // result 4, requester is not authorized to establish a control channel.
   const uint32_t ccid = t.local_id;
-  loop_.Post([this, ccid] { CloseTunnelWith(ccid, 4); });
+  loop_.Post(EventLoop::IfAlive(alive_, [this, ccid] { CloseTunnelWith(ccid, 4); }));
 }
 
 void L2tpControlPlane::OnConnectionDown(const l2tp::ControlConnectionDown& down) {

@@ -118,6 +118,8 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   std::map<uint32_t, Socket> sockets_;  // by tunnel id
   std::map<std::string, std::string> last_error_;
   ControlPlaneStats extra_;
+  // Work handed to the loop holds this weakly: it does nothing once this object is gone.
+  std::shared_ptr<const int> alive_ = std::make_shared<const int>(0);
   std::map<std::string, Backoff> backoff_;
   // Desired dynamic pseudowires by "peer|remote end id": what an incoming ICRQ may match.
   // The names point into *desired_'s keys (rebuilt by every SetDesired).

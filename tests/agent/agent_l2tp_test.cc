@@ -100,6 +100,18 @@ TEST_F(AgentL2tpTest, DynamicPseudowireUpOnBothEndsThenDeletedOnBoth) {
   EXPECT_TRUE(b_->dp.List()->tunnels.empty());
 }
 
+// A control message the data plane hands over (from its thread) is posted to the loop; when
+// the control plane is gone before the loop runs it, it is dropped. Before the lifetime
+// token, the posted task ran on the freed control plane (ASan: heap-use-after-free).
+TEST_F(AgentL2tpTest, ControlMessagePostedToAControlPlaneThatIsGoneIsDropped) {
+  const uint32_t ccid = 7;
+  b_->dp.InjectControlPacket(ccid, {0xc8, 0x03, 0x00, 0x0c, 0, 0, 0, ccid, 0, 0, 0, 0});
+  b_.reset();
+  const auto until = base::MonotonicNow() + std::chrono::milliseconds(100);
+  while (base::MonotonicNow() < until) loop_->RunOnce(std::chrono::milliseconds(10));
+  EXPECT_TRUE(a_->cp->tunnels().empty());
+}
+
 TEST_F(AgentL2tpTest, SessionMatchingNothingDesiredIsRefused) {
   Desire(*a_, 1, {Dynamic("127.0.0.1", "127.0.0.2", port_, v1::INITIATOR, "p1")});
   Desire(*b_, 1, {Dynamic("127.0.0.2", "127.0.0.1", port_, v1::RESPONDER, "other")});

@@ -182,6 +182,34 @@ TEST_F(AgentTest, CountersReportedPerPseudowire) {
   EXPECT_NE(text.find("pwire_agent_sessions{state=\"static\"} 1"), std::string::npos);
 }
 
+// Work the Agent handed to the loop (a posted reconcile, the report timer) and the data
+// plane's event handler may outlive it: once the Agent is gone they do nothing. Before the
+// token, they ran on the freed Agent (ASan: heap-use-after-free).
+TEST_F(AgentTest, WorkLeftOnTheLoopDoesNothingOnceTheAgentIsGone) {
+  agent_->OnWelcome(v1::Welcome());
+  v1::DesiredState d;
+  d.set_version(1);
+  *d.add_pseudowires() = StaticAssignment("p1", 100, 200);
+  agent_->OnDesiredState(d);  // programs p1 and schedules a status report
+  ASSERT_EQ(dp_.List()->sessions.size(), 1u);
+  const uint32_t tunnel = dp_.List()->sessions[0].tunnel_id;
+  // A reconcile would program p1 again: none may run once the Agent is gone.
+  dp_.RemoveBehindBack(tunnel, 100);
+  dataplane::Event drift;
+  drift.tunnel_id = tunnel;
+  drift.session_id = 100;
+  drift.detail = "session 100 removed";
+  dp_.InjectEvent(drift);  // posts a reconcile
+  agent_->RequestReconcile();
+  agent_.reset();
+  dp_.InjectEvent(drift);  // the handler, called after the Agent is gone
+  const size_t sent = sent_.size();
+  const auto until = base::MonotonicNow() + std::chrono::milliseconds(300);
+  while (base::MonotonicNow() < until) loop_->RunOnce(std::chrono::milliseconds(20));
+  EXPECT_TRUE(dp_.List()->sessions.empty());
+  EXPECT_EQ(sent_.size(), sent);  // no status report either
+}
+
 TEST_F(AgentTest, HelloCarriesIdentityCapabilitiesAndAppliedVersion) {
   v1::DesiredState d;
   d.set_version(42);
