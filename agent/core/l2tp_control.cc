@@ -103,11 +103,6 @@ l2tp::AuthConfig AuthFor(const ControlParams& c) {
   return a;
 }
 
-// An acknowledgement waits this long for a message to ride on (RFC 3931 §4.2) before an
-// explicit ACK goes: under load (thousands of sessions set up at once) most ride, which
-// halves the datagrams; well below any retransmission timeout.
-constexpr std::chrono::milliseconds kAckDelay{1};
-
 // A class's control connection parameters: secret (§4.3), retransmission timers (§4.2),
 // receive window (§5.4.3) and HELLO interval (§6.5).
 l2tp::ControlConnectionParams ParamsFor(const ControlParams& c) {
@@ -118,7 +113,6 @@ l2tp::ControlConnectionParams ParamsFor(const ControlParams& c) {
   r.max_timeout = c.retransmit_timeout_max;
   r.max_retries = static_cast<int>(c.retransmit_retries);
   r.receive_window = c.receive_window;
-  r.ack_delay = kAckDelay;
   p.reliable = r;
   p.hello_interval = c.hello_interval;
   return p;
