@@ -49,9 +49,10 @@ class Agent {
   void OnDesiredState(const v1::DesiredState& state);
   void OnDisconnected();
 
-  // Loop thread. Plans and applies until converged or no progress, or until it has applied
-  // for a slice of time (then it continues in the loop's next round, so that sockets and
-  // timers are served between slices); returns what it applied.
+  // Loop thread. Plans and applies; plans again at once only while data plane actions fail
+  // and others progress (a plan applied without a failure is complete: the next reconcile
+  // verifies it). After a slice of time applying it yields and continues in the loop's next
+  // round, so that sockets and timers are served between slices; returns what it applied.
   std::vector<AppliedAction> Reconcile();
   // Asks for a reconcile soon (coalesces many requests into one). Loop thread.
   void RequestReconcile();
