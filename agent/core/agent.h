@@ -120,7 +120,7 @@ class Agent {
   bool continue_pending_ = false;
   uint64_t reconcile_slices_yielded_ = 0;
   base::Instant last_reconcile_{};
-  base::Duration last_reconcile_took_{};  // listing and planning, applying left out
+  base::Duration last_reconcile_took_{};
   bool report_pending_ = false;
   EventLoop::TimerId periodic_ = 0;
   EventLoop::TimerId counters_timer_ = 0;
