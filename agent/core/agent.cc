@@ -154,7 +154,7 @@ absl::StatusOr<DesiredPseudowire> FromExternal(const ExternalPeer& e,
   return FromAssignment(a);
 }
 
-Agent::Agent(EventLoop& loop, AgentConfig config, dataplane::Dataplane& dataplane,
+Agent::Agent(Dispatcher& loop, AgentConfig config, dataplane::Dataplane& dataplane,
              ControlPlane& control)
     : loop_(loop), config_(std::move(config)), dp_(dataplane), cp_(control) {}
 
@@ -194,7 +194,7 @@ absl::Status Agent::Start() {
   // Agent's but the loop (which outlives it) and the token.
   dp_.SetEventHandler(
       [loop = &loop_, alive = std::weak_ptr<const void>(alive_), this](const dataplane::Event& ev) {
-        loop->Post(EventLoop::IfAlive(alive, [this, detail = ev.detail] {
+        loop->Post(Dispatcher::IfAlive(alive, [this, detail = ev.detail] {
           spdlog::info("dataplane event: {}", detail);
           RequestReconcile();
         }));

@@ -15,7 +15,7 @@
 #include "agent/core/config.h"
 #include "agent/core/control_plane.h"
 #include "agent/core/desired.h"
-#include "agent/core/event_loop.h"
+#include "agent/core/dispatcher.h"
 #include "agent/core/metrics.h"
 #include "agent/core/reconciler.h"
 #include "agent/dataplane/dataplane.h"
@@ -32,7 +32,7 @@ class Agent {
  public:
   using Sender = std::function<bool(v1::AgentMessage)>;
 
-  Agent(EventLoop& loop, AgentConfig config, dataplane::Dataplane& dataplane,
+  Agent(Dispatcher& loop, AgentConfig config, dataplane::Dataplane& dataplane,
         ControlPlane& control);
   ~Agent();
 
@@ -83,12 +83,12 @@ class Agent {
   // Work handed to the loop (posted tasks, timers, handlers the control plane and the data
   // plane call) holds this token weakly and does nothing once the Agent is gone: a timer or a
   // posted task may outlive it, and a data plane thread may call its handler at any time.
-  EventLoop::Task Guarded(EventLoop::Task task) const {
-    return EventLoop::IfAlive(alive_, std::move(task));
+  Dispatcher::Task Guarded(Dispatcher::Task task) const {
+    return Dispatcher::IfAlive(alive_, std::move(task));
   }
   std::shared_ptr<const int> alive_ = std::make_shared<const int>(0);
 
-  EventLoop& loop_;
+  Dispatcher& loop_;
   AgentConfig config_;
   dataplane::Dataplane& dp_;
   ControlPlane& cp_;
@@ -122,9 +122,9 @@ class Agent {
   base::Instant last_reconcile_{};
   base::Duration last_reconcile_took_{};
   bool report_pending_ = false;
-  EventLoop::TimerId periodic_ = 0;
-  EventLoop::TimerId counters_timer_ = 0;
-  EventLoop::TimerId retry_timer_ = 0;
+  Dispatcher::TimerId periodic_ = 0;
+  Dispatcher::TimerId counters_timer_ = 0;
+  Dispatcher::TimerId retry_timer_ = 0;
   std::chrono::milliseconds report_interval_{10000};
   uint64_t actions_ok_ = 0;
   uint64_t actions_failed_ = 0;

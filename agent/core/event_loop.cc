@@ -133,12 +133,6 @@ void EventLoop::FireTimers() {
   ArmTimer();
 }
 
-EventLoop::Task EventLoop::IfAlive(std::weak_ptr<const void> alive, Task task) {
-  return [alive = std::move(alive), task = std::move(task)] {
-    if (!alive.expired()) task();
-  };
-}
-
 void EventLoop::Post(Task task) {
   {
     std::lock_guard<std::mutex> lock(posted_mu_);

@@ -16,19 +16,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "agent/core/dispatcher.h"
 #include "pwire/base/time.h"
 
 namespace pwire::agent {
 
-class EventLoop {
+class EventLoop final : public Dispatcher {
  public:
   using FdCallback = std::function<void(uint32_t events)>;
-  using Task = std::function<void()>;
-  using TimerId = uint64_t;
 
   // Creates epoll, timerfd and eventfd; fails if the kernel refuses any of them.
   static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
-  ~EventLoop();
+  ~EventLoop() override;
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
@@ -37,17 +36,10 @@ class EventLoop {
   absl::Status ModifyFd(int fd, uint32_t events);
   void RemoveFd(int fd);
 
-  // Runs `task` at or after `when` on the loop thread. Loop thread only.
-  TimerId ScheduleAt(base::Instant when, Task task);
-  void Cancel(TimerId id);
-
-  // Thread-safe: runs `task` on the loop thread soon. Tasks run in posting order.
-  void Post(Task task);
-
-  // A task that runs `task` only while `alive` has not expired: an object that hands work
-  // to the loop (posted, on a timer, or from a handler another thread calls) gives it its
-  // lifetime token, so the work does nothing once the object is gone.
-  static Task IfAlive(std::weak_ptr<const void> alive, Task task);
+  // Dispatcher: timers on the monotonic clock (loop thread only), posted work (any thread).
+  TimerId ScheduleAt(base::Instant when, Task task) override;
+  void Cancel(TimerId id) override;
+  void Post(Task task) override;
 
   // Runs until Stop(). Stop() is thread-safe and may be called from a signal-safe context
   // through the eventfd (it only writes to it).
@@ -57,7 +49,7 @@ class EventLoop {
   // posted work first, due timers last), returns.
   void RunOnce(base::Duration max_wait);
 
-  base::Instant Now() const { return base::MonotonicNow(); }
+  base::Instant Now() const override { return base::MonotonicNow(); }
   bool InLoopThread() const;
 
  private:

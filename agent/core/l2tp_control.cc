@@ -1,8 +1,8 @@
-// L2tpControlPlane. See l2tp_control.h.
+// L2tpControlPlane, driving the engine: endpoints (one engine each), the datagrams and
+// timeouts fed to it, its packets sent and its events turned into observed tunnels and
+// sessions, and the reconciler's commands. See l2tp_control.h.
 #include "agent/core/l2tp_control.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,139 +11,42 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "agent/core/l2tp_convert.h"
+#include "agent/core/udp_socket.h"
 #include "agent/l2tp/header.h"
 #include "spdlog/spdlog.h"
 
 namespace pwire::agent {
-namespace {
-
 using dataplane::IpAddress;
-
-l2tp::PeerAddress ToPeer(const IpAddress& a, uint16_t port) {
-  l2tp::PeerAddress p;
-  p.ip = a.bytes;
-  p.v6 = a.is_v6();
-  p.port = port;
-  return p;
-}
-
-IpAddress FromPeer(const l2tp::PeerAddress& p) {
-  IpAddress a;
-  a.family = p.v6 ? IpAddress::Family::kV6 : IpAddress::Family::kV4;
-  a.bytes = p.ip;
-  if (!p.v6) std::fill(a.bytes.begin() + 4, a.bytes.end(), 0);
-  return a;
-}
-
-socklen_t ToSockaddr(const IpAddress& a, uint16_t port, sockaddr_storage& ss) {
-  std::memset(&ss, 0, sizeof ss);
-  if (a.is_v6()) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(port);
-    std::memcpy(&s6->sin6_addr, a.bytes.data(), 16);
-    return sizeof(sockaddr_in6);
-  }
-  auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-  s4->sin_family = AF_INET;
-  s4->sin_port = htons(port);
-  std::memcpy(&s4->sin_addr, a.bytes.data(), 4);
-  return sizeof(sockaddr_in);
-}
-
-l2tp::PeerAddress FromSockaddr(const sockaddr_storage& ss) {
-  l2tp::PeerAddress p;
-  if (ss.ss_family == AF_INET6) {
-    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-    p.v6 = true;
-    std::memcpy(p.ip.data(), &s6->sin6_addr, 16);
-    p.port = ntohs(s6->sin6_port);
-  } else {
-    const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
-    std::memcpy(p.ip.data(), &s4->sin_addr, 4);
-    p.port = ntohs(s4->sin_port);
-  }
-  return p;
-}
-
-// A UDP socket bound to local:port (shared with our other L2TP sockets), connected to the
-// peer when one is given.
-absl::StatusOr<int> OpenUdp(const IpAddress& local, uint16_t port, const IpAddress* peer,
-                            uint16_t peer_port) {
-  int fd = socket(local.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_storage ss;
-  socklen_t len = ToSockaddr(local, port, ss);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
-    auto err = absl::UnavailableError(
-        absl::StrCat("bind ", local.ToString(), ":", port, ": ", std::strerror(errno)));
-    close(fd);
-    return err;
-  }
-  if (peer != nullptr) {
-    len = ToSockaddr(*peer, peer_port, ss);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
-      auto err = absl::UnavailableError(
-          absl::StrCat("connect ", peer->ToString(), ":", peer_port, ": ", std::strerror(errno)));
-      close(fd);
-      return err;
-    }
-  }
-  return fd;
-}
-
-l2tp::AuthConfig AuthFor(const ControlParams& c) {
-  l2tp::AuthConfig a;
-  if (c.auth == ControlParams::Auth::kNone || c.secret.empty()) return a;
-  a.secrets.push_back(l2tp::Bytes(c.secret.begin(), c.secret.end()));
-  a.digest = c.auth == ControlParams::Auth::kSha1 ? l2tp::DigestType::kHmacSha1
-                                                  : l2tp::DigestType::kHmacMd5;
-  return a;
-}
-
-// A class's control connection parameters: secret (§4.3), retransmission timers (§4.2),
-// receive window (§5.4.3) and HELLO interval (§6.5).
-l2tp::ControlConnectionParams ParamsFor(const ControlParams& c) {
-  l2tp::ControlConnectionParams p;
-  p.auth = AuthFor(c);
-  l2tp::ReliableConfig r;
-  r.initial_timeout = c.retransmit_timeout;
-  r.max_timeout = c.retransmit_timeout_max;
-  r.max_retries = static_cast<int>(c.retransmit_retries);
-  r.receive_window = c.receive_window;
-  p.reliable = r;
-  p.hello_interval = c.hello_interval;
-  return p;
-}
-
-constexpr std::chrono::milliseconds kBackoffInitial{1000};
-constexpr std::chrono::milliseconds kBackoffMax{16000};
-
-std::string IncomingKey(const std::string& peer, const std::string& remote_end_id) {
-  return absl::StrCat(peer, "|", remote_end_id);
-}
-
-std::string RequestKey(uint32_t ccid, const std::string& remote_end_id) {
-  return absl::StrCat(ccid, "/", remote_end_id);
-}
-
-}  // namespace
 
 L2tpControlPlane::L2tpControlPlane(EventLoop& loop, const AgentConfig& config,
                                    dataplane::Dataplane& dataplane,
                                    std::unique_ptr<base::Random> random)
-    : loop_(loop),
+    : L2tpControlPlane(loop, config, dataplane, std::move(random),
+                       std::make_unique<UdpSockets>(loop), nullptr) {}
+
+L2tpControlPlane::L2tpControlPlane(Dispatcher& loop, const AgentConfig& config,
+                                   dataplane::Dataplane& dataplane,
+                                   std::unique_ptr<base::Random> random, DatagramSockets& sockets)
+    : L2tpControlPlane(loop, config, dataplane, std::move(random), nullptr, &sockets) {}
+
+L2tpControlPlane::L2tpControlPlane(Dispatcher& loop, const AgentConfig& config,
+                                   dataplane::Dataplane& dataplane,
+                                   std::unique_ptr<base::Random> random,
+                                   std::unique_ptr<DatagramSockets> owned, DatagramSockets* sockets)
+    : owned_net_(std::move(owned)),
+      net_(sockets != nullptr ? *sockets : *owned_net_),
+      loop_(loop),
       config_(config),
       dp_(dataplane),
       dp_reads_control_(dataplane.GetCapabilities().control_via_handler),
-      random_(std::move(random)) {
+      random_(std::move(random)),
+      backoff_(*random_) {
   // A data plane thread, maybe after this control plane is gone: it hands the message to the
   // loop (which outlives it), guarded by the lifetime token.
   dp_.SetControlPacketHandler([loop = &loop_, alive = std::weak_ptr<const void>(alive_), this](
                                   uint32_t tunnel_id, std::vector<uint8_t> packet) {
-    loop->Post(EventLoop::IfAlive(alive, [this, tunnel_id, p = std::move(packet)]() mutable {
+    loop->Post(Dispatcher::IfAlive(alive, [this, tunnel_id, p = std::move(packet)]() mutable {
       OnControlFromDataplane(tunnel_id, std::move(p));
     }));
   });
@@ -152,14 +55,9 @@ L2tpControlPlane::L2tpControlPlane(EventLoop& loop, const AgentConfig& config,
 L2tpControlPlane::~L2tpControlPlane() {
   alive_.reset();  // What is still posted for this control plane does nothing now.
   dp_.SetControlPacketHandler(nullptr);
-  for (auto& [id, s] : sockets_) {
-    if (s.watched) loop_.RemoveFd(s.fd);
-    close(s.fd);
-  }
+  sockets_.clear();  // closes them
   for (auto& [local, ep] : endpoints_) {
     if (ep->timer) loop_.Cancel(ep->timer);
-    loop_.RemoveFd(ep->fd);
-    close(ep->fd);
   }
 }
 
@@ -177,11 +75,11 @@ absl::StatusOr<L2tpControlPlane::Endpoint*> L2tpControlPlane::EndpointFor(
   if (it != endpoints_.end()) return it->second.get();
   auto addr = IpAddress::Parse(local);
   if (!addr.ok()) return addr.status();
-  auto fd = OpenUdp(*addr, config_.l2tp_port, nullptr, 0);
-  if (!fd.ok()) return fd.status();
+  auto socket = net_.Open(*addr, config_.l2tp_port, nullptr, 0);
+  if (!socket.ok()) return socket.status();
   auto ep = std::make_unique<Endpoint>();
   ep->local = addr->ToString();
-  ep->fd = *fd;
+  ep->socket = std::move(*socket);
   l2tp::EngineConfig ec;
   ec.host_name = config_.agent_id;
   if (addr->is_v4()) {
@@ -192,26 +90,10 @@ absl::StatusOr<L2tpControlPlane::Endpoint*> L2tpControlPlane::EndpointFor(
   for (auto t : dp_.GetCapabilities().pw_types) ec.pw_capabilities.push_back(uint16_t(t));
   ep->engine = std::make_unique<l2tp::Engine>(ec, *random_, this);
   Endpoint* raw = ep.get();
-  if (auto s = loop_.AddFd(raw->fd, EPOLLIN, [this, raw](uint32_t) { OnReadable(*raw, raw->fd); });
-      !s.ok()) {
-    close(raw->fd);
-    return s;
-  }
+  if (auto s = WatchSocket(*raw, *raw->socket); !s.ok()) return s;
   spdlog::info("l2tp: listening on {}:{}", ep->local, config_.l2tp_port);
   endpoints_[ep->local] = std::move(ep);
   return raw;
-}
-
-void L2tpControlPlane::OnReadable(Endpoint& ep, int fd) {
-  uint8_t buf[4096];
-  for (int i = 0; i < 64; ++i) {
-    sockaddr_storage from{};
-    socklen_t len = sizeof from;
-    ssize_t n = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-    if (n < 0) break;
-    OnDatagram(ep, FromSockaddr(from), std::span<const uint8_t>(buf, static_cast<size_t>(n)));
-  }
-  Drive(ep);
 }
 
 void L2tpControlPlane::OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer,
@@ -253,11 +135,8 @@ L2tpControlPlane::Endpoint* L2tpControlPlane::EndpointOfTunnel(uint32_t tunnel_i
 
 void L2tpControlPlane::Drive(Endpoint& ep) {
   for (auto& d : ep.engine->TakePackets()) {
-    sockaddr_storage ss;
-    socklen_t len = ToSockaddr(FromPeer(d.peer), d.peer.port, ss);
-    if (sendto(ep.fd, d.bytes.data(), d.bytes.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) <
-        0) {
-      spdlog::debug("l2tp: send to {}: {}", d.peer.ToString(), std::strerror(errno));
+    if (auto s = ep.socket->SendTo(d.peer, d.bytes); !s.ok()) {
+      spdlog::debug("l2tp: {}", std::string(s.message()));
     }
   }
   auto events = ep.engine->TakeEvents();
@@ -340,54 +219,14 @@ void L2tpControlPlane::OnConnectionUp(Endpoint& ep, const l2tp::ControlConnectio
   t.config.peer_port = up.peer.port;
   spdlog::info("l2tp: control connection {}/{} with {} ({}) established{}", up.ccid, up.peer_ccid,
                up.peer.ToString(), up.peer_host_name, t.peer_initiated ? " (peer opened it)" : "");
-  auto fd = OpenUdp(*local, config_.l2tp_port, &peer, up.peer.port);
-  if (!fd.ok()) {
-    spdlog::error("l2tp: tunnel {} socket: {}", up.ccid, fd.status().ToString());
+  auto socket = net_.Open(*local, config_.l2tp_port, &peer, up.peer.port);
+  if (!socket.ok()) {
+    spdlog::error("l2tp: tunnel {} socket: {}", up.ccid, socket.status().ToString());
     return;
   }
-  Socket sock{*fd, true, false, ep.local};
-  Endpoint* raw = &ep;
-  int f = *fd;
-  if (!loop_.AddFd(f, EPOLLIN, [this, raw, f](uint32_t) { OnReadable(*raw, f); }).ok()) {
-    sock.watched = false;
-  }
-  sockets_[up.ccid] = sock;
-}
-
-std::string L2tpControlPlane::IdentityMismatch(const std::string& local, const std::string& peer,
-                                               const l2tp::ControlConnectionUp& up) const {
-  if (desired_ == nullptr) return "";
-  std::string why;
-  for (const auto& [name, pw] : desired_->pseudowires) {
-    if (pw.is_static || pw.tunnel.peer != peer || pw.tunnel.local != local) continue;
-    if (!pw.external_peer) return "";  // A pwire agent there: not an external peer's rules.
-    const ControlParams& c = pw.control;
-    // RFC 3931 §5.4.3: the Host Name and Router ID AVPs the peer presented.
-    if (!c.expected_hostname.empty() && c.expected_hostname != up.peer_host_name) {
-      why = absl::StrCat("peer host name '", up.peer_host_name, "', expected '",
-                         c.expected_hostname, "'");
-    } else if (c.expected_router_id != 0 && c.expected_router_id != up.peer_router_id) {
-      why = absl::StrCat("peer router id ", up.peer_router_id, ", expected ", c.expected_router_id);
-    } else {
-      return "";
-    }
-  }
-  return why;
-}
-
-void L2tpControlPlane::RefuseConnection(ObservedTunnel& t, const std::string& why) {
-  spdlog::warn("l2tp: control connection {} with {} refused: {}", t.local_id, t.key.peer, why);
-  ++extra_.refused_tunnels;
-  if (desired_ != nullptr) {
-    for (const auto& [name, pw] : desired_->pseudowires) {
-      if (pw.external_peer && pw.tunnel.peer == t.key.peer) last_error_[name] = why;
-    }
-  }
-  t.state = LinkState::kClosing;
-  // StopCCN once this round of engine events is handled (closing drives the engine). §5.4.2:
-  // result 4, requester is not authorized to establish a control channel.
-  const uint32_t ccid = t.local_id;
-  loop_.Post(EventLoop::IfAlive(alive_, [this, ccid] { CloseTunnelWith(ccid, 4); }));
+  Socket sock{std::move(*socket), true, false, ep.local};
+  sock.watched = WatchSocket(ep, *sock.socket).ok();
+  sockets_[up.ccid] = std::move(sock);
 }
 
 void L2tpControlPlane::OnConnectionDown(const l2tp::ControlConnectionDown& down) {
@@ -484,94 +323,6 @@ void L2tpControlPlane::OnSessionDown(const l2tp::SessionDown& down) {
   spdlog::info("l2tp: session {} for {} down: {}", down.local_session_id, pw, last_error_[pw]);
 }
 
-bool L2tpControlPlane::Expects(const l2tp::PeerAddress& peer) const {
-  if (desired_ == nullptr) return false;
-  const std::string addr = FromPeer(peer).ToString();
-  return std::any_of(
-      desired_->pseudowires.begin(), desired_->pseudowires.end(),
-      [&](const auto& kv) { return !kv.second.is_static && kv.second.tunnel.peer == addr; });
-}
-
-bool L2tpControlPlane::InUnexpectedGrace(const l2tp::PeerAddress& peer) {
-  if (desired_ == nullptr) return true;  // nothing known yet: neither accept nor refuse
-  const base::Instant now = loop_.Now();
-  if (unexpected_sccrq_.size() >= kMaxUnexpectedPeers) {
-    std::erase_if(unexpected_sccrq_,
-                  [&](const auto& kv) { return now - kv.second > kUnexpectedGrace; });
-  }
-  auto [it, fresh] = unexpected_sccrq_.try_emplace(peer.ToString(), now);
-  return fresh || now - it->second <= kUnexpectedGrace;
-}
-
-l2tp::ControlConnectionDecision L2tpControlPlane::OnIncomingControlConnection(
-    const l2tp::PeerAddress& peer, const std::string& host_name) {
-  l2tp::ControlConnectionDecision refuse{.accept = false, .params = std::nullopt, .result = 4};
-  if (desired_ == nullptr) return refuse;
-  const std::string addr = FromPeer(peer).ToString();
-  const DesiredPseudowire* found = nullptr;
-  for (const auto& [name, pw] : desired_->pseudowires) {
-    if (pw.is_static || pw.tunnel.peer != addr) continue;
-    // With classes of different secrets towards one peer, its Host Name picks the one.
-    bool named = !host_name.empty() && (pw.peer_agent == absl::StrCat("agents/", host_name) ||
-                                        pw.control.expected_hostname == host_name);
-    if (found == nullptr || named) found = &pw;
-    if (named) break;
-  }
-  if (found == nullptr) {
-    // §5.4.2 result 4: requester not authorized. Counted when first left unanswered.
-    spdlog::info("l2tp: SCCRQ from {} refused: no desired pseudowire with it", peer.ToString());
-    return refuse;
-  }
-  return {.accept = true, .params = ParamsFor(found->control), .result = 0};
-}
-
-l2tp::SessionDecision L2tpControlPlane::OnIncomingSession(const l2tp::IncomingSession& req) {
-  l2tp::SessionDecision no;
-  no.accept = false;
-  no.result = 5;  // §5.4.2: no facilities for it (permanent): nothing desired matches.
-  if (desired_ == nullptr) return no;
-  IpAddress peer = FromPeer(req.peer);
-  auto candidates = incoming_.find(IncomingKey(peer.ToString(), req.remote_end_id));
-  if (candidates == incoming_.end()) {
-    ++extra_.refused_sessions;
-    spdlog::warn("l2tp: refused session from {} remote end id '{}': no desired pseudowire",
-                 req.peer.ToString(), req.remote_end_id);
-    return no;
-  }
-  for (const std::string* name_of : candidates->second) {
-    const std::string& name = *name_of;
-    auto it = desired_->pseudowires.find(name);
-    if (it == desired_->pseudowires.end()) continue;
-    const DesiredPseudowire& pw = it->second;
-    if (static_cast<uint16_t>(pw.session.pw_type) != req.pw_type) {
-      no.result = 14;  // §5.4.2: unsupported PW type (for this binding)
-      continue;
-    }
-    if (auto cur = sessions_.find(name); cur != sessions_.end() &&
-                                         cur->second.state == LinkState::kEstablished &&
-                                         cur->second.tunnel_id == req.ccid) {
-      continue;  // Already up on this control connection: a duplicate request.
-    }
-    // Up on another control connection with this peer: the peer asks again because it lost
-    // its state (restarted); the new session replaces the old one once up (OnSessionUp).
-    l2tp::SessionDecision yes;
-    yes.accept = true;
-    yes.params.pw_type = req.pw_type;
-    yes.params.remote_end_id = req.remote_end_id;
-    yes.params.cookie_length = static_cast<uint8_t>(pw.cookie_length);
-    yes.params.sublayer = pw.session.sublayer == dataplane::Sublayer::kNone
-                              ? l2tp::Sublayer::kNone
-                              : l2tp::Sublayer::kDefault;
-    yes.params.require_sequencing = pw.session.recv_seq;
-    accepted_[RequestKey(req.ccid, req.remote_end_id)] = name;
-    return yes;
-  }
-  ++extra_.refused_sessions;
-  spdlog::warn("l2tp: refused session from {} remote end id '{}': no desired pseudowire",
-               req.peer.ToString(), req.remote_end_id);
-  return no;
-}
-
 absl::Status L2tpControlPlane::OpenTunnel(const TunnelKey& key, const DesiredPseudowire& pw) {
   if (key.encap != dataplane::Encap::kUdp) {
     return absl::UnimplementedError("dynamic pseudowires over IP encapsulation: not yet");
@@ -658,62 +409,6 @@ absl::Status L2tpControlPlane::CloseSession(const std::string& pw) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> L2tpControlPlane::TunnelSocket(const dataplane::TunnelConfig& c) {
-  auto it = sockets_.find(c.local_tunnel_id);
-  if (it == sockets_.end()) {
-    if (tunnels_.count(c.local_tunnel_id)) {
-      return absl::UnavailableError("control connection has no socket");
-    }
-    // A static tunnel: its own socket on the shared port.
-    if (c.encap != dataplane::Encap::kUdp) {
-      return absl::UnimplementedError("static IP-encapsulated tunnels: use the kernel data plane");
-    }
-    auto fd = OpenUdp(c.local, c.local_port, &c.peer, c.peer_port);
-    if (!fd.ok()) return fd.status();
-    it = sockets_.emplace(c.local_tunnel_id, Socket{*fd, false, true, c.local.ToString()}).first;
-    if (!dp_reads_control_) {
-      auto ep = EndpointFor(c.local.ToString());
-      if (ep.ok()) {
-        Endpoint* raw = *ep;
-        int f = *fd;
-        it->second.watched =
-            loop_.AddFd(f, EPOLLIN, [this, raw, f](uint32_t) { OnReadable(*raw, f); }).ok();
-      }
-    }
-  }
-  if (dp_reads_control_ && it->second.watched) {
-    loop_.RemoveFd(it->second.fd);  // The data plane reads it from now on.
-    it->second.watched = false;
-  }
-  return it->second.fd;
-}
-
-void L2tpControlPlane::ReleaseTunnelSocket(uint32_t tunnel_id) {
-  auto it = sockets_.find(tunnel_id);
-  if (it == sockets_.end()) return;
-  if (it->second.is_static) {
-    CloseSocket(tunnel_id);
-    return;
-  }
-  if (!it->second.watched) {  // Back to us while the control connection lives.
-    Endpoint* ep = EndpointOfTunnel(tunnel_id);
-    if (ep == nullptr) return;
-    int f = it->second.fd;
-    it->second.watched =
-        loop_.AddFd(f, EPOLLIN, [this, ep, f](uint32_t) { OnReadable(*ep, f); }).ok();
-  }
-}
-
-void L2tpControlPlane::CloseSocket(uint32_t tunnel_id) {
-  auto it = sockets_.find(tunnel_id);
-  if (it == sockets_.end()) return;
-  if (it->second.watched) loop_.RemoveFd(it->second.fd);
-  // The data plane may still hold the descriptor: it learns the tunnel is gone when the
-  // reconciler removes it; closing first makes its reads fail harmlessly.
-  close(it->second.fd);
-  sockets_.erase(it);
-}
-
 ControlPlaneStats L2tpControlPlane::stats() const {
   ControlPlaneStats s = extra_;
   for (const auto& [local, ep] : endpoints_) {
@@ -725,36 +420,10 @@ ControlPlaneStats L2tpControlPlane::stats() const {
   return s;
 }
 
-void L2tpControlPlane::SetDesired(const DesiredSnapshot* desired) {
-  desired_ = desired;
-  backoff_.clear();  // New desired state: what failed may work now.
-  incoming_.clear();
-  if (desired_ == nullptr) return;
-  for (const auto& [name, pw] : desired_->pseudowires) {
-    if (pw.is_static) continue;
-    std::string id(pw.remote_end_id.begin(), pw.remote_end_id.end());
-    incoming_[IncomingKey(pw.tunnel.peer, id)].push_back(&name);
-  }
-}
-
-void L2tpControlPlane::Failed(const std::string& key) {
-  Backoff& b = backoff_[key];
-  b.failures = std::min(b.failures + 1, 16);
-  auto d = kBackoffInitial;
-  for (int i = 1; i < b.failures && d < kBackoffMax; ++i) d *= 2;
-  d = std::min(d, kBackoffMax);
-  auto half = d / 2;
-  auto wait =
-      half + std::chrono::milliseconds(random_->Uniform(static_cast<uint64_t>(half.count())));
-  b.retry_at = loop_.Now() + wait;
-  spdlog::info("l2tp: {} failed ({} in a row): next attempt in {} ms", key, b.failures,
-               wait.count());
-}
+void L2tpControlPlane::Failed(const std::string& key) { backoff_.Failed(key, loop_.Now()); }
 
 std::optional<base::Instant> L2tpControlPlane::RetryAt(const std::string& key) const {
-  auto it = backoff_.find(key);
-  if (it == backoff_.end()) return std::nullopt;
-  return it->second.retry_at;
+  return backoff_.RetryAt(key);
 }
 
 std::string L2tpControlPlane::LastError(const std::string& pw) const {

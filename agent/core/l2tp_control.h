@@ -5,8 +5,15 @@
 // data plane attaches to as a managed tunnel. One timer per engine, armed from
 // NextDeadline(). Peer-initiated sessions are accepted only when they match a desired
 // pseudowire (peer address and Remote End ID, RFC 3931 §5.4.4); the rest get a CDN.
+//
+// One job per file: l2tp_control.cc drives the engines (endpoints, datagrams in, packets
+// and events out, the reconciler's commands); l2tp_policy.cc decides which peers' SCCRQs
+// and ICRQs are accepted; l2tp_sockets.cc reads the sockets and lends them to the data
+// plane; udp_socket.h opens them; l2tp_convert.h converts parameters; retry_backoff.h
+// spaces the retries of what failed.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,7 +22,9 @@
 
 #include "agent/core/config.h"
 #include "agent/core/control_plane.h"
+#include "agent/core/datagram_socket.h"
 #include "agent/core/event_loop.h"
+#include "agent/core/retry_backoff.h"
 #include "agent/dataplane/dataplane.h"
 #include "agent/l2tp/engine.h"
 #include "pwire/base/random.h"
@@ -24,8 +33,12 @@ namespace pwire::agent {
 
 class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
  public:
+  // On the event loop's clock, over UDP sockets.
   L2tpControlPlane(EventLoop& loop, const AgentConfig& config, dataplane::Dataplane& dataplane,
                    std::unique_ptr<base::Random> random);
+  // On any dispatcher and datagram sockets (a test's virtual time and network).
+  L2tpControlPlane(Dispatcher& loop, const AgentConfig& config, dataplane::Dataplane& dataplane,
+                   std::unique_ptr<base::Random> random, DatagramSockets& sockets);
   ~L2tpControlPlane() override;
 
   void SetChangeHandler(ChangeHandler handler) override { on_change_ = std::move(handler); }
@@ -56,19 +69,23 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
  private:
   struct Endpoint {
     std::string local;
-    int fd = -1;
+    std::unique_ptr<DatagramSocket> socket;  // the listener; sends everything
     std::unique_ptr<l2tp::Engine> engine;
-    EventLoop::TimerId timer = 0;
+    Dispatcher::TimerId timer = 0;
   };
   struct Socket {
-    int fd = -1;
+    std::unique_ptr<DatagramSocket> socket;
     bool watched = false;  // read by us (not yet handed to the data plane)
     bool is_static = false;
     std::string local;
   };
 
   absl::StatusOr<Endpoint*> EndpointFor(const std::string& local);
-  void OnReadable(Endpoint& ep, int fd);
+  L2tpControlPlane(Dispatcher& loop, const AgentConfig& config, dataplane::Dataplane& dataplane,
+                   std::unique_ptr<base::Random> random, std::unique_ptr<DatagramSockets> owned,
+                   DatagramSockets* sockets);
+  // Reads `socket` into the endpoint's engine (OnDatagram each, Drive after each batch).
+  absl::Status WatchSocket(Endpoint& ep, DatagramSocket& socket);
   void OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer, std::span<const uint8_t> bytes);
   void OnControlFromDataplane(uint32_t tunnel_id, std::vector<uint8_t> packet);
   void Drive(Endpoint& ep);
@@ -93,15 +110,12 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   void CloseSocket(uint32_t tunnel_id);
   absl::Status CloseSessionById(uint32_t tunnel_id, uint32_t session_id);
   void Changed();
-  // Backoff after a failed SCCRQ or ICRQ: 1 s doubling to 16 s, each wait jittered to
-  // [d/2, d) so that many pseudowires do not retry together. Cleared on success.
+  // Backoff after a failed SCCRQ or ICRQ (RetryBackoff). Cleared on success.
   void Failed(const std::string& key);
-  struct Backoff {
-    int failures = 0;
-    base::Instant retry_at;
-  };
 
-  EventLoop& loop_;
+  std::unique_ptr<DatagramSockets> owned_net_;  // the UDP sockets, unless given
+  DatagramSockets& net_;
+  Dispatcher& loop_;
   AgentConfig config_;
   dataplane::Dataplane& dp_;
   bool dp_reads_control_;
@@ -120,7 +134,7 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   ControlPlaneStats extra_;
   // Work handed to the loop holds this weakly: it does nothing once this object is gone.
   std::shared_ptr<const int> alive_ = std::make_shared<const int>(0);
-  std::map<std::string, Backoff> backoff_;
+  RetryBackoff backoff_;  // uses *random_: declared after it
   // Desired dynamic pseudowires by "peer|remote end id": what an incoming ICRQ may match.
   // The names point into *desired_'s keys (rebuilt by every SetDesired).
   std::unordered_map<std::string, std::vector<const std::string*>> incoming_;
