@@ -505,7 +505,7 @@ v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
   st.set_observed_generation(pw.generation);
   auto caps = dp_.GetCapabilities();
   st.set_data_plane(ToProtoDataPlane(caps.name));
-  st.set_l2_sublayer(pw.session.sublayer == dataplane::Sublayer::kNone
+  st.set_l2_sublayer(pw.session.rx_sublayer == dataplane::Sublayer::kNone
                          ? v1::PseudowireClass::NO_SUBLAYER
                          : v1::PseudowireClass::DEFAULT_SUBLAYER);
   st.set_sequencing(pw.session.send_seq);

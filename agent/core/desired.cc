@@ -136,8 +136,12 @@ absl::StatusOr<DesiredPseudowire> FromAssignment(const v1::PseudowireAssignment&
   auto& s = pw.session;
   s.tunnel_id = t.local_tunnel_id;
   s.pw_type = *type;
-  s.sublayer = p.l2_sublayer() == v1::PseudowireClass::NO_SUBLAYER ? dataplane::Sublayer::kNone
-                                                                   : dataplane::Sublayer::kDefault;
+  // Our side's settings. Static: both directions. Dynamic: what we ask the peer for (RFC 3931
+  // §5.4.4: what we receive); what we send is what the peer asks for (ObservedSession).
+  s.rx_sublayer = p.l2_sublayer() == v1::PseudowireClass::NO_SUBLAYER
+                      ? dataplane::Sublayer::kNone
+                      : dataplane::Sublayer::kDefault;
+  s.tx_sublayer = s.rx_sublayer;
   s.send_seq = s.recv_seq = p.data_sequencing();
   if (p.has_reorder_timeout()) {
     s.reorder_timeout = FromProtoDuration(p.reorder_timeout(), {}, true);

@@ -370,8 +370,8 @@ absl::Status L2tpControlPlane::OpenSession(uint32_t tunnel_id, const DesiredPseu
   p.pw_type = static_cast<uint16_t>(pw.session.pw_type);
   p.remote_end_id.assign(pw.remote_end_id.begin(), pw.remote_end_id.end());
   p.cookie_length = static_cast<uint8_t>(pw.cookie_length);
-  p.sublayer = pw.session.sublayer == dataplane::Sublayer::kNone ? l2tp::Sublayer::kNone
-                                                                 : l2tp::Sublayer::kDefault;
+  p.sublayer = pw.session.rx_sublayer == dataplane::Sublayer::kNone ? l2tp::Sublayer::kNone
+                                                                    : l2tp::Sublayer::kDefault;
   p.require_sequencing = pw.session.recv_seq;
   auto sid = ep->engine->OpenSession(loop_.Now(), tunnel_id, p);
   if (!sid.ok()) return sid.status();

@@ -99,7 +99,7 @@ l2tp::SessionDecision L2tpControlPlane::OnIncomingSession(const l2tp::IncomingSe
     yes.params.pw_type = req.pw_type;
     yes.params.remote_end_id = req.remote_end_id;
     yes.params.cookie_length = static_cast<uint8_t>(pw.cookie_length);
-    yes.params.sublayer = pw.session.sublayer == dataplane::Sublayer::kNone
+    yes.params.sublayer = pw.session.rx_sublayer == dataplane::Sublayer::kNone
                               ? l2tp::Sublayer::kNone
                               : l2tp::Sublayer::kDefault;
     yes.params.require_sequencing = pw.session.recv_seq;

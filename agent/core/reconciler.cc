@@ -202,7 +202,8 @@ SessionShape::SessionShape(const DesiredPseudowire& pw) {
   str(std::string_view(reinterpret_cast<const char*>(pw.remote_end_id.data()),
                        pw.remote_end_id.size()));
   mix(pw.cookie_length);
-  mix(static_cast<uint64_t>(c.pw_type) << 8 | static_cast<uint64_t>(c.sublayer) << 4 |
+  mix(static_cast<uint64_t>(c.pw_type) << 8 | static_cast<uint64_t>(c.tx_sublayer) << 6 |
+      static_cast<uint64_t>(c.rx_sublayer) << 4 |
       uint64_t{c.send_seq} << 1 | uint64_t{c.recv_seq});
   str(c.ifname);
   mix(static_cast<uint64_t>(c.mtu));

@@ -64,11 +64,16 @@ std::string TunnelConfig::DebugString() const {
                          peer.ToString(), peer_port);
 }
 
+namespace {
+const char* SublayerName(Sublayer s) { return s == Sublayer::kDefault ? "default" : "none"; }
+}  // namespace
+
 bool SessionConfig::SameAs(const SessionConfig& o) const {
   return tunnel_id == o.tunnel_id && local_session_id == o.local_session_id &&
          peer_session_id == o.peer_session_id && pw_type == o.pw_type && cookie == o.cookie &&
-         peer_cookie == o.peer_cookie && sublayer == o.sublayer && send_seq == o.send_seq &&
-         recv_seq == o.recv_seq && reorder_timeout == o.reorder_timeout &&
+         peer_cookie == o.peer_cookie && tx_sublayer == o.tx_sublayer &&
+         rx_sublayer == o.rx_sublayer && send_seq == o.send_seq && recv_seq == o.recv_seq &&
+         reorder_timeout == o.reorder_timeout &&
          (ifname.empty() || o.ifname.empty() || ifname == o.ifname) &&
          (mtu == 0 || o.mtu == 0 || mtu == o.mtu) && attach == o.attach && vlan_id == o.vlan_id;
 }
@@ -85,10 +90,33 @@ std::string Hex(const std::vector<uint8_t>& b) {
 
 std::string SessionConfig::DebugString() const {
   return absl::StrFormat(
-      "session %u/%u->%u pw=%u cookie=%s peer_cookie=%s sublayer=%s seq=%d/%d if=%s mtu=%d",
+      "session %u/%u->%u pw=%u cookie=%s peer_cookie=%s sublayer=tx:%s/rx:%s seq=tx:%d/rx:%d "
+      "if=%s mtu=%d",
       tunnel_id, local_session_id, peer_session_id, static_cast<unsigned>(pw_type), Hex(cookie),
-      Hex(peer_cookie), sublayer == Sublayer::kDefault ? "default" : "none", send_seq, recv_seq,
+      Hex(peer_cookie), SublayerName(tx_sublayer), SublayerName(rx_sublayer), send_seq, recv_seq,
       ifname.empty() ? "-" : ifname, mtu);
+}
+
+absl::Status CheckSublayers(const SessionConfig& c, const Capabilities& caps) {
+  if (c.send_seq && c.tx_sublayer != Sublayer::kDefault) {
+    return absl::InvalidArgumentError(
+        "send_seq needs tx_sublayer default: sequence numbers ride in the L2-Specific Sublayer "
+        "(RFC 3931 §4.6)");
+  }
+  if (c.recv_seq && c.rx_sublayer != Sublayer::kDefault) {
+    return absl::InvalidArgumentError(
+        "recv_seq needs rx_sublayer default: sequence numbers ride in the L2-Specific Sublayer "
+        "(RFC 3931 §4.6)");
+  }
+  if (c.tx_sublayer != c.rx_sublayer && !caps.asymmetric_sublayer) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "session ", c.local_session_id, " sends L2-Specific Sublayer ", SublayerName(c.tx_sublayer),
+        " (the peer asked for it) and receives ", SublayerName(c.rx_sublayer),
+        " (we asked for it, RFC 3931 §5.4.4): the ", caps.name,
+        " data plane has one sublayer per session for both directions; configure the same "
+        "l2_sublayer as the peer or use the userspace data plane"));
+  }
+  return absl::OkStatus();
 }
 
 Stats& Stats::operator+=(const Stats& o) {

@@ -97,9 +97,12 @@ struct SessionConfig {
   PwType pw_type = PwType::kEthernet;
   std::vector<uint8_t> cookie;       // RFC 3931 §4.1: 0, 4 or 8 bytes we expect to receive
   std::vector<uint8_t> peer_cookie;  // 0, 4 or 8 bytes we send
-  Sublayer sublayer = Sublayer::kDefault;
-  bool send_seq = false;
-  bool recv_seq = false;
+  // Per direction, as negotiated (RFC 3931 §5.4.4 L2-Specific Sublayer and Data Sequencing
+  // AVPs): what we send is what the peer asked for, what we receive is what we asked for.
+  Sublayer tx_sublayer = Sublayer::kDefault;  // in the data packets we send
+  Sublayer rx_sublayer = Sublayer::kDefault;  // expected in the data packets we receive
+  bool send_seq = false;  // our packets carry S=1 and sequence numbers (needs tx_sublayer)
+  bool recv_seq = false;  // the peer's must (needs rx_sublayer; others are discarded)
   base::Duration reorder_timeout{0};  // 0: drop out-of-order packets, never wait
   std::string ifname;                 // empty: the data plane picks one (reported by List)
   int mtu = 0;                        // 0: computed with ComputeSessionMtu from the underlay
@@ -155,8 +158,17 @@ struct Capabilities {
   // control messages back through the ControlPacketHandler; then the agent must not read it.
   // False (kernel): control messages stay on the socket for the agent to read.
   bool control_via_handler = false;
+  // Whether a session may send one L2-Specific Sublayer and receive another (RFC 3931 §5.4.4
+  // lets each end ask for its own). Linux's L2TP keeps one L2TP_ATTR_L2SPEC_TYPE per session.
+  bool asymmetric_sublayer = false;
   bool Supports(PwType t) const;
 };
+
+// What every data plane checks of a session's sublayers before creating it. RFC 3931 §4.6:
+// sequence numbers ride in the default L2-Specific Sublayer, so sequencing a direction needs
+// that sublayer in that direction. A data plane without `asymmetric_sublayer` refuses a
+// session whose two directions differ (FAILED_PRECONDITION, naming both).
+absl::Status CheckSublayers(const SessionConfig& config, const Capabilities& caps);
 
 // Everything the data plane holds, for adoption at start-up.
 struct Snapshot {

@@ -124,7 +124,7 @@ int Main(int argc, char** argv) {
   s.vlan_id = vlan;
   s.cookie = *our_cookie;
   s.peer_cookie = *their_cookie;
-  s.sublayer = sublayer == "none" ? Sublayer::kNone : Sublayer::kDefault;
+  s.tx_sublayer = s.rx_sublayer = sublayer == "none" ? Sublayer::kNone : Sublayer::kDefault;
   s.send_seq = s.recv_seq = seq;
   s.ifname = ifname;
   s.mtu = mtu;

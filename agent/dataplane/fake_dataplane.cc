@@ -13,6 +13,7 @@ FakeDataplane::FakeDataplane() {
       PwType::kAtmCellVpc};
   caps_.encap_udp = caps_.encap_ip = caps_.ipv6 = true;
   caps_.managed_tunnels = caps_.static_tunnels = true;
+  caps_.asymmetric_sublayer = true;
 }
 
 Capabilities FakeDataplane::GetCapabilities() const { return caps_; }
@@ -77,6 +78,9 @@ absl::Status FakeDataplane::CreateSession(const SessionConfig& config) {
     return absl::UnimplementedError(absl::StrCat("pseudowire type ",
                                                  static_cast<unsigned>(config.pw_type),
                                                  " not supported by ", caps_.name));
+  }
+  if (absl::Status s = CheckSublayers(config, caps_); !s.ok()) {
+    return s;
   }
   for (const auto* c : {&config.cookie, &config.peer_cookie}) {
     if (c->size() != 0 && c->size() != 4 && c->size() != 8) {

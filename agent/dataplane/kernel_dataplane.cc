@@ -45,7 +45,7 @@ bool SameSession(const KernelSession& k, const SessionConfig& c, const std::stri
   return k.pw_type == L2TP_PWTYPE_ETH && k.peer_session_id == c.peer_session_id &&
          k.cookie == c.cookie && k.peer_cookie == c.peer_cookie && k.send_seq == c.send_seq &&
          k.recv_seq == c.recv_seq && static_cast<int64_t>(k.reorder_timeout_ms) == reorder_ms &&
-         k.ifname == ifname && (!k.sublayer || *k.sublayer == c.sublayer);
+         k.ifname == ifname && (!k.sublayer || *k.sublayer == c.tx_sublayer);
 }
 
 // Bridge made for Attachment::kInterface: "<session ifname>b", at most 15 characters.
@@ -281,6 +281,12 @@ absl::Status KernelDataplane::DeleteTunnel(uint32_t tunnel_id) {
 }
 
 absl::Status KernelDataplane::CreateSession(const SessionConfig& config) {
+  // L2TP_ATTR_L2SPEC_TYPE is one value per kernel session, used for what it sends and what
+  // it parses: asymmetric sublayers are refused here (the send and receive sequencing flags
+  // are separate attributes and may differ).
+  if (absl::Status s = CheckSublayers(config, GetCapabilities()); !s.ok()) {
+    return s;
+  }
   std::lock_guard lock(mu_);
   absl::StatusOr<TunnelConfig> tunnel = TunnelLocked(config.tunnel_id);
   if (!tunnel.ok()) {
@@ -375,7 +381,7 @@ absl::Status KernelDataplane::ApplyLinksLocked(const SessionConfig& config,
     absl::StatusOr<int> path = links_->PathMtu(tunnel.peer);
     mtu =
         ComputeSessionMtu(path.ok() ? *path : kDefaultUnderlayMtu, tunnel.encap, tunnel.peer.family,
-                          config.peer_cookie.size(), config.sublayer, config.pw_type);
+                          config.peer_cookie.size(), config.tx_sublayer, config.pw_type);
   }
   *mtu_out = mtu;
   std::string customer = ifname;  // the interface facing the customer
@@ -463,7 +469,8 @@ SessionConfig KernelDataplane::ToConfigLocked(const KernelSession& s) const {
   c.pw_type = PwType::kEthernet;
   c.cookie = s.cookie;
   c.peer_cookie = s.peer_cookie;
-  c.sublayer = s.sublayer.value_or(Sublayer::kDefault);  // the kernel's default for L2TPv3
+  // One value for both directions; the kernel's default for L2TPv3 when not reported.
+  c.tx_sublayer = c.rx_sublayer = s.sublayer.value_or(Sublayer::kDefault);
   c.send_seq = s.send_seq;
   c.recv_seq = s.recv_seq;
   c.reorder_timeout = std::chrono::milliseconds(s.reorder_timeout_ms);

@@ -223,9 +223,9 @@ absl::StatusOr<NlMsgPtr> BuildSessionCreate(int family_id, const SessionConfig& 
            nla_put_u32(m, L2TP_ATTR_SESSION_ID, c.local_session_id) |
            nla_put_u32(m, L2TP_ATTR_PEER_SESSION_ID, c.peer_session_id) |
            nla_put_u16(m, L2TP_ATTR_PW_TYPE, L2TP_PWTYPE_ETH) |
-           nla_put_u8(
-               m, L2TP_ATTR_L2SPEC_TYPE,
-               c.sublayer == Sublayer::kDefault ? L2TP_L2SPECTYPE_DEFAULT : L2TP_L2SPECTYPE_NONE) |
+           nla_put_u8(m, L2TP_ATTR_L2SPEC_TYPE,
+                      c.tx_sublayer == Sublayer::kDefault ? L2TP_L2SPECTYPE_DEFAULT
+                                                          : L2TP_L2SPECTYPE_NONE) |
            nla_put_u8(m, L2TP_ATTR_RECV_SEQ, c.recv_seq ? 1 : 0) |
            nla_put_u8(m, L2TP_ATTR_SEND_SEQ, c.send_seq ? 1 : 0);
   // The kernel sends L2TP_ATTR_COOKIE and checks received packets against

@@ -211,6 +211,7 @@ Capabilities UserspaceDataplane::GetCapabilities() const {
   c.encap_udp = c.encap_ip = c.ipv6 = true;
   c.managed_tunnels = c.static_tunnels = true;
   c.control_via_handler = true;
+  c.asymmetric_sublayer = true;  // one header shape per direction
   return c;
 }
 
@@ -394,6 +395,9 @@ absl::Status UserspaceDataplane::CreateSession(const SessionConfig& config) {
       return absl::InvalidArgumentError("cookies are 0, 4 or 8 bytes (RFC 3931 §4.1)");
     }
   }
+  if (absl::Status s = CheckSublayers(config, GetCapabilities()); !s.ok()) {
+    return s;
+  }
   if (config.pw_type != PwType::kEthernet && config.pw_type != PwType::kEthernetVlan) {
     return absl::UnimplementedError(absl::StrCat("pseudowire type ",
                                                  static_cast<unsigned>(config.pw_type),
@@ -433,10 +437,11 @@ absl::Status UserspaceDataplane::CreateSession(const SessionConfig& config) {
   s->config = config;
   s->config.ifname = ifname;
   s->transport = t;
-  s->tx_shape = HeaderShape{t->encap, config.peer_cookie.size(), config.sublayer};
-  s->rx_shape = HeaderShape{t->encap, config.cookie.size(), config.sublayer};
+  // RFC 3931 §5.4.4: each direction has the sublayer its receiver asked for.
+  s->tx_shape = HeaderShape{t->encap, config.peer_cookie.size(), config.tx_sublayer};
+  s->rx_shape = HeaderShape{t->encap, config.cookie.size(), config.rx_sublayer};
   s->counters = std::make_unique<CounterSlot[]>(static_cast<size_t>(workers()));
-  if (config.recv_seq && config.sublayer == Sublayer::kDefault &&
+  if (config.recv_seq && config.rx_sublayer == Sublayer::kDefault &&
       config.reorder_timeout > base::Duration{0}) {
     s->reorder = std::make_unique<ReorderQueue>(config.reorder_timeout);
   }
@@ -445,7 +450,7 @@ absl::Status UserspaceDataplane::CreateSession(const SessionConfig& config) {
   s->max_gso_segment = static_cast<size_t>(path_mtu - (t->v6 ? 40 : 20) - 8);
   if (s->config.mtu == 0) {
     s->config.mtu = ComputeSessionMtu(path_mtu, t->encap, family, config.peer_cookie.size(),
-                                      config.sublayer, config.pw_type);
+                                      config.tx_sublayer, config.pw_type);
   }
   int queues = config.send_seq ? 1 : (options_.queues > 0 ? options_.queues : workers());
   auto fds = OpenTap(ifname, queues, /*offloads=*/true);

@@ -295,7 +295,7 @@ void Worker::TxFrame(Session& s, uint8_t* buf, size_t n, CounterSlot& c) {
   const Transport& t = *s.transport;
   const SessionConfig& cfg = s.config;
   size_t hl2tp = s.tx_shape.Length();
-  bool seq = cfg.send_seq && cfg.sublayer == Sublayer::kDefault;
+  bool seq = cfg.send_seq && cfg.tx_sublayer == Sublayer::kDefault;
   void* name = t.managed ? const_cast<sockaddr_storage*>(&t.peer) : nullptr;
   socklen_t name_len = t.managed ? t.peer_len : 0;
   auto begin_msg = [&]() -> msghdr& {
@@ -331,7 +331,7 @@ void Worker::TxFrame(Session& s, uint8_t* buf, size_t n, CounterSlot& c) {
       TxFlush(s, c);
     }
     uint8_t* h = &b.hdr[static_cast<size_t>(b.nhdr++) * kHdrStride];
-    EncodeDataHeader(h, t.encap, cfg.peer_session_id, cfg.peer_cookie, cfg.sublayer, seq,
+    EncodeDataHeader(h, t.encap, cfg.peer_session_id, cfg.peer_cookie, cfg.tx_sublayer, seq,
                      seq ? s.tx_seq.fetch_add(1, std::memory_order_relaxed) : 0);
     msghdr& m = begin_msg();
     b.iov[static_cast<size_t>(b.niov++)] = iovec{h, hl2tp};
@@ -374,7 +374,7 @@ void Worker::TxFrame(Session& s, uint8_t* buf, size_t n, CounterSlot& c) {
     msghdr& m = begin_msg();
     for (size_t j = 0; j < in_msg; ++j, ++i) {
       uint8_t* h = storage + i * kHdrStride;
-      EncodeDataHeader(h, t.encap, cfg.peer_session_id, cfg.peer_cookie, cfg.sublayer, seq,
+      EncodeDataHeader(h, t.encap, cfg.peer_session_id, cfg.peer_cookie, cfg.tx_sublayer, seq,
                        seq0 + static_cast<uint32_t>(i));
       b.iov[static_cast<size_t>(b.niov++)] = iovec{h, hl2tp + tcp->header_len};
       b.iov[static_cast<size_t>(b.niov++)] =
@@ -527,7 +527,7 @@ void Worker::RxPacket(Transport& t, uint8_t* data, size_t len) {
   }
   Session& s = *it->second;
   CounterSlot& c = s.counters[index_];
-  RxData d = ParseDataHeader({data, len}, t.encap, s.config.cookie, s.config.sublayer);
+  RxData d = ParseDataHeader({data, len}, t.encap, s.config.cookie, s.config.rx_sublayer);
   if (d.verdict == RxVerdict::kBadCookie) {
     CS::Bump(c.rx_cookie_discards);
     return;

@@ -158,7 +158,7 @@ std::vector<Case> Cases() {
                      {"remove-session 7/55", "remove-tunnel 7", "close-session pseudowires/d1",
                       "close-tunnel 7"}});
     auto d1_other_type = d1;
-    d1_other_type.session.sublayer = dataplane::Sublayer::kNone;
+    d1_other_type.session.rx_sublayer = dataplane::Sublayer::kNone;
     cases.push_back({"RenegotiationNeededClosesSessionKeepsTunnel",
                      Desire({d1_other_type}),
                      o,

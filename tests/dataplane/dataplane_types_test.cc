@@ -86,3 +86,35 @@ TEST(FactoryTest, FakeKindBuildsAFake) {
 
 }  // namespace
 }  // namespace pwire::dataplane
+
+namespace pwire::dataplane {
+namespace {
+
+// RFC 3931 §5.4.4 lets each end ask for its own sublayer; §4.6 puts sequence numbers in it.
+TEST(CheckSublayersTest, RefusesSequencingWithoutTheSublayerAndAsymmetryWhereUnsupported) {
+  Capabilities kernel_like;
+  kernel_like.name = "kernel";
+  Capabilities userspace_like = kernel_like;
+  userspace_like.name = "userspace";
+  userspace_like.asymmetric_sublayer = true;
+  SessionConfig c;
+  c.local_session_id = 7;
+  c.tx_sublayer = Sublayer::kDefault;
+  c.rx_sublayer = Sublayer::kNone;
+  EXPECT_TRUE(CheckSublayers(c, userspace_like).ok());
+  absl::Status s = CheckSublayers(c, kernel_like);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("sends L2-Specific Sublayer default"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("receives none"), std::string::npos) << s;
+  c.rx_sublayer = Sublayer::kDefault;
+  EXPECT_TRUE(CheckSublayers(c, kernel_like).ok());
+  c.tx_sublayer = c.rx_sublayer = Sublayer::kNone;
+  c.send_seq = true;
+  EXPECT_EQ(CheckSublayers(c, userspace_like).code(), absl::StatusCode::kInvalidArgument);
+  c.send_seq = false;
+  c.recv_seq = true;
+  EXPECT_EQ(CheckSublayers(c, userspace_like).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pwire::dataplane

@@ -60,7 +60,7 @@ TEST(FakeDataplaneTest, SessionNeedsItsTunnelAndValidCookies) {
   ASSERT_TRUE(dp.CreateSession(Session(1, 7)).ok());
   ASSERT_TRUE(dp.CreateSession(Session(1, 7)).ok());
   SessionConfig other = Session(1, 7);
-  other.sublayer = Sublayer::kNone;
+  other.tx_sublayer = Sublayer::kNone;
   EXPECT_EQ(dp.CreateSession(other).code(), absl::StatusCode::kFailedPrecondition);
 }
 

@@ -341,5 +341,69 @@ TEST_F(UserspaceDataplaneTest, ReordersSequencedPacketsWithinTheReorderTimeout) 
   close(tap);
 }
 
+// RFC 3931 §5.4.4: each end asks for the sublayer (and sequencing) it wants to receive. Here
+// the peer asked for the default sublayer with sequencing and we asked for none: our packets
+// carry the 4-byte sublayer with S=1 and increasing numbers (§4.6), the peer's carry none.
+TEST_F(UserspaceDataplaneTest, SendsAndExpectsTheSublayerEachDirectionAskedFor) {
+  auto dp = New();
+  ASSERT_NE(dp, nullptr);
+  TunnelConfig t = Tunnel(60, "127.0.0.1", "127.0.0.4", Encap::kUdp);
+  ASSERT_TRUE(dp->CreateTunnel(t).ok());
+  SessionConfig s = Session(60, 300, 301, "pwasym");
+  s.tx_sublayer = Sublayer::kDefault;
+  s.send_seq = true;
+  s.rx_sublayer = Sublayer::kNone;
+  ASSERT_TRUE(dp->CreateSession(s).ok());
+  int tap = PacketSocket("pwasym");
+  ASSERT_GE(tap, 0);
+  int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in me{};
+  me.sin_family = AF_INET;
+  me.sin_port = htons(t.peer_port);
+  inet_pton(AF_INET, "127.0.0.4", &me.sin_addr);
+  sockaddr_in dp_addr = me;
+  dp_addr.sin_port = htons(t.local_port);
+  inet_pton(AF_INET, "127.0.0.1", &dp_addr.sin_addr);
+  ASSERT_EQ(bind(udp, reinterpret_cast<sockaddr*>(&me), sizeof me), 0);
+  ASSERT_EQ(connect(udp, reinterpret_cast<sockaddr*>(&dp_addr), sizeof dp_addr), 0);
+  // The peer's data: header, cookie 01020304, then the frame at once (no sublayer).
+  std::vector<uint8_t> p = {0, 3, 0, 0, 0, 0, 1, 44, 1, 2, 3, 4};
+  std::vector<uint8_t> frame(60, 0);
+  std::memset(frame.data(), 0xFF, 6);
+  frame[6] = 0x02;
+  frame[12] = 0x88;
+  frame[13] = 0xB5;
+  frame[14] = 0x42;
+  p.insert(p.end(), frame.begin(), frame.end());
+  ASSERT_EQ(send(udp, p.data(), p.size(), 0), static_cast<ssize_t>(p.size()));
+  EXPECT_EQ(Markers(tap, 1), (std::vector<uint8_t>{0x42}));
+  // Ours: three frames out of the TAP, each with the sublayer, S=1 and the next number.
+  std::vector<uint32_t> seqs;
+  for (uint8_t m = 1; m <= 3; ++m) {
+    frame[14] = m;
+    ASSERT_EQ(send(tap, frame.data(), frame.size(), 0), static_cast<ssize_t>(frame.size()));
+    for (int i = 0; i < 30; ++i) {
+      pollfd pf{udp, POLLIN, 0};
+      if (poll(&pf, 1, 100) <= 0) continue;
+      uint8_t buf[2048];
+      ssize_t n = recv(udp, buf, sizeof buf, 0);
+      // 8 (UDP data header) + 4 (cookie) + 4 (sublayer) + the 60-byte frame.
+      ASSERT_EQ(n, 8 + 4 + 4 + 60);
+      EXPECT_EQ(buf[7], 45);  // peer session 301
+      const uint32_t word =
+          uint32_t{buf[12]} << 24 | uint32_t{buf[13]} << 16 | uint32_t{buf[14]} << 8 | buf[15];
+      EXPECT_NE(word & 0x40000000u, 0u) << "S bit";
+      EXPECT_EQ(buf[16 + 14], m);
+      seqs.push_back(word & 0xFFFFFFu);
+      break;
+    }
+  }
+  ASSERT_EQ(seqs.size(), 3u);
+  EXPECT_EQ(seqs[1], seqs[0] + 1);
+  EXPECT_EQ(seqs[2], seqs[1] + 1);
+  close(udp);
+  close(tap);
+}
+
 }  // namespace
 }  // namespace pwire::dataplane

@@ -208,7 +208,7 @@ class KernelDataplaneTest : public ::testing::Test {
     }
     s.cookie = on_a ? ca : cb;  // what a expects to receive is what b sends
     s.peer_cookie = on_a ? cb : ca;
-    s.sublayer = pw.sublayer;
+    s.tx_sublayer = s.rx_sublayer = pw.sublayer;
     return s;
   }
   void Make(const Pw& pw) {

@@ -136,7 +136,7 @@ SessionConfig Session() {
   s.peer_session_id = 2000;
   s.cookie = {1, 2, 3, 4};
   s.peer_cookie = {8, 7, 6, 5, 4, 3, 2, 1};
-  s.sublayer = Sublayer::kNone;
+  s.tx_sublayer = s.rx_sublayer = Sublayer::kNone;
   s.send_seq = true;
   s.recv_seq = true;
   s.reorder_timeout = std::chrono::milliseconds(250);
@@ -179,7 +179,7 @@ TEST(KernelGenlTest, SessionWithoutCookiesOrTimeoutOmitsThem) {
   c.cookie.clear();
   c.peer_cookie.clear();
   c.reorder_timeout = {};
-  c.sublayer = Sublayer::kDefault;
+  c.tx_sublayer = c.rx_sublayer = Sublayer::kDefault;
   absl::StatusOr<NlMsgPtr> msg = BuildSessionCreate(kFamily, c, "");
   ASSERT_TRUE(msg.ok());
   Parsed p = Parse(msg->get());
