@@ -15,6 +15,8 @@
 //   // After every call, drain the outputs and re-arm the timer:
 //   for (Datagram& d : engine.TakePackets()) socket.SendTo(d.peer, d.bytes);
 //   for (Event& e : engine.TakeEvents()) std::visit(handler, e);   // SessionUp etc.
+//   (Handle the events before sending the packets: a SessionNegotiated or SessionUp precedes
+//   the ICRP/ICCN after which the peer may send data, §7.3.)
 //   timer.Arm(engine.NextDeadline());             // nullopt: nothing scheduled
 //
 // Datagrams carry whole L2TP control packets: over UDP starting at the L2TP header, over IP
@@ -154,6 +156,14 @@ struct ControlConnectionDown {
 struct SessionUp {
   SessionInfo info;
 };
+// Both sides' data plane parameters are known and the peer may send data once it has our
+// next message: reported, before that message is among TakePackets(), when we answer an
+// ICRQ or OCRQ (ICRP/OCRP, §7.3.2, §7.4.2) and when an acceptable OCRP arrives (§7.4.1). The
+// owner programs its data plane before it sends the reply, so that the peer's first frames
+// are not dropped (the ICRQ sender's SessionUp comes with its ICCN in the same way).
+struct SessionNegotiated {
+  SessionInfo info;
+};
 struct SessionDown {
   uint32_t ccid = 0;
   uint32_t local_session_id = 0;
@@ -168,7 +178,7 @@ struct CircuitStatusChanged {  // SLI received (§6.14)
   uint16_t bits = 0;
 };
 using Event = std::variant<ControlConnectionUp, ControlConnectionDown, SessionUp, SessionDown,
-                           CircuitStatusChanged>;
+                           CircuitStatusChanged, SessionNegotiated>;
 
 struct Datagram {
   PeerAddress peer;

@@ -263,6 +263,10 @@ bool Apply(Instant now, ControlConnection& cc, Session& s, CallEvent event, Resu
   s.state = t->to;
   SessionTable::Track(e, s);
   const uint16_t a = t->actions;
+  // Before the reply that lets the peer send data (see SessionNegotiated in engine.h).
+  if ((a & (kCallSendIcrp | kCallSendOcrp)) != 0 || event == CallEvent::kOcrpAcceptable) {
+    SessionTable::Emit(e, SessionNegotiated{InfoOf(s)});
+  }
   if (a & kCallSendIcrq) {
     SendRequest(now, cc, s, MessageType::kIcrq);
   }

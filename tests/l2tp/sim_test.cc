@@ -81,6 +81,43 @@ TEST(SimTest, ControlConnectionAndOneSessionComeUpWithNegotiatedParameters) {
   EXPECT_EQ(p.sim.engine(0).SessionState(sid), CallState::kEstablished);
 }
 
+// RFC 3931 §7.3.2: once the ICRQ recipient sends its ICRP, the sender may send data right
+// after its ICCN; §5.4.4: each end asks for the sublayer and sequencing it receives. The
+// recipient reports both directions (SessionNegotiated) before its ICRP leaves, so its owner
+// can program the data plane first; the sender's SessionUp comes with its ICCN.
+TEST(SimTest, RecipientReportsTheNegotiatedDataPlaneBeforeItsIcrpLeaves) {
+  Pair p(3);
+  p.sim.node(1).policy.params.sublayer = Sublayer::kNone;
+  size_t negotiated_at_icrp = 0;
+  size_t up_at_iccn = 0;
+  p.sim.set_tap([&](size_t from, const Datagram& d) {
+    // Over UDP: 12-byte control header, then the Message Type AVP (value at offset 18).
+    if (d.bytes.size() < 20) return;
+    const int type = d.bytes[18] << 8 | d.bytes[19];
+    if (from == 1 && type == 11) {  // ICRP
+      negotiated_at_icrp = EventsOf<SessionNegotiated>(p.sim.node(1)).size();
+    }
+    if (from == 0 && type == 12) up_at_iccn = EventsOf<SessionUp>(p.sim.node(0)).size();
+  });
+  const uint32_t ccid = p.Open();
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, seconds(5)));
+  SessionParams sp{.pw_type = 5, .remote_end_id = "pw-7", .require_sequencing = true};
+  ASSERT_TRUE(p.OpenSession(0, ccid, sp).ok());
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.sim.node(1).sessions_up == 1; }, seconds(5)));
+  EXPECT_EQ(negotiated_at_icrp, 1u);
+  EXPECT_EQ(up_at_iccn, 1u);
+  const auto n = EventsOf<SessionNegotiated>(p.sim.node(1));
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_EQ(n[0].info.send_sublayer, Sublayer::kDefault) << "the sender asked for it";
+  EXPECT_TRUE(n[0].info.send_sequenced) << "the sender asked for sequencing";
+  EXPECT_EQ(n[0].info.recv_sublayer, Sublayer::kNone);
+  EXPECT_FALSE(n[0].info.recv_sequenced);
+  const SessionInfo a = EventsOf<SessionUp>(p.sim.node(0))[0].info;
+  EXPECT_EQ(a.send_sublayer, Sublayer::kNone) << "the recipient asked for none";
+  EXPECT_EQ(a.recv_sublayer, Sublayer::kDefault);
+  EXPECT_FALSE(a.send_sequenced);
+}
+
 TEST(SimTest, ThousandSessionsUpExactlyOnceWithTwentyPercentLossEachWay) {
   EngineConfig a = Config("a", 1);
   EngineConfig b = Config("b", 2);
