@@ -92,6 +92,10 @@ std::vector<MetricFamily> Agent::CollectMetrics() const {
   out.push_back(std::move(by));
   out.push_back(std::move(dr));
   auto g = dp_.GlobalStats();
+  // Unknown session: what the data plane dropped, and data packets on the agent's control
+  // sockets (from an address with no tunnel, or passed up by the kernel for a session it
+  // lacks), which the control plane drops.
+  g.rx_unknown_session += cs.data_unknown_session;
   out.push_back({"pwire_agent_dataplane_discards_total",
                  "Data packets belonging to no session.",
                  "counter",

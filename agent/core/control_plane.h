@@ -23,6 +23,9 @@ struct ControlPlaneStats {
   uint64_t refused_tunnels = 0;  // SCCRQs unanswered (nothing desired), peers misidentified
   uint64_t refused_sessions = 0;
   uint64_t malformed = 0;
+  // L2TPv3 data packets (T=0) that reached a control socket: from an address with no tunnel
+  // (the listening socket), or for a session the kernel does not have (it passes them up).
+  uint64_t data_unknown_session = 0;
 };
 
 class ControlPlane {

@@ -98,7 +98,13 @@ absl::StatusOr<L2tpControlPlane::Endpoint*> L2tpControlPlane::EndpointFor(
 
 void L2tpControlPlane::OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer,
                                   std::span<const uint8_t> bytes) {
-  if (bytes.empty() || (bytes[0] & 0x80) == 0) return;  // A data packet: not ours (T=0).
+  if (bytes.empty()) return;
+  if ((bytes[0] & 0x80) == 0) {
+    // A data packet (T=0, RFC 3931 §4.1.2.1) on a control socket: from an address we have no
+    // tunnel with, or for a session the data plane lacks. Dropped, but counted.
+    ++extra_.data_unknown_session;
+    return;
+  }
   if (auto h = l2tp::ParseControlHeader(bytes, l2tp::Transport::kUdp);
       h.ok() && h->header.connection_id == 0 && !Expects(peer) && InUnexpectedGrace(peer)) {
     // Only an SCCRQ goes to connection 0 (RFC 3931 §3.2.1). From a peer that no desired

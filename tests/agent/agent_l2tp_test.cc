@@ -2,6 +2,9 @@
 // one event loop, each with a FakeDataplane: a dynamic pseudowire comes up on both ends
 // through SCCRQ..ICCN, both data planes get matching sessions (IDs and cookies crossed), a
 // session nobody desired is refused, and deletion tears it down on both sides.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <functional>
@@ -98,6 +101,36 @@ TEST_F(AgentL2tpTest, DynamicPseudowireUpOnBothEndsThenDeletedOnBoth) {
   }));
   EXPECT_TRUE(a_->dp.List()->tunnels.empty());
   EXPECT_TRUE(b_->dp.List()->tunnels.empty());
+}
+
+// A data packet (T=0, RFC 3931 §4.1.2.1) from an address the agent has no tunnel with reaches
+// its listening socket: it is dropped, and now counted as for an unknown session, in the
+// metric the data plane's own unknown-session drops go to.
+TEST_F(AgentL2tpTest, DataPacketFromAnAddressWithNoTunnelIsCounted) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port_);
+  to.sin_addr.s_addr = htonl(0x7f000001);
+  const uint8_t data[] = {0x00, 0x03, 0, 0, 0x12, 0x34, 0x56, 0x78, 0xde, 0xad, 0xbe, 0xef};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(sendto(fd, data, sizeof data, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+              static_cast<ssize_t>(sizeof data));
+  }
+  close(fd);
+  ASSERT_TRUE(RunUntil([&] { return a_->cp->stats().data_unknown_session == 3; }));
+  double unknown = -1;
+  for (const auto& f : a_->agent->CollectMetrics()) {
+    if (f.name != "pwire_agent_dataplane_discards_total") continue;
+    for (const auto& sample : f.samples) {
+      if (sample.labels == decltype(sample.labels){{"reason", "unknown_session"}}) {
+        unknown = sample.value;
+      }
+    }
+  }
+  EXPECT_EQ(unknown, 3);
+  EXPECT_TRUE(a_->cp->tunnels().empty());
 }
 
 // A control message the data plane hands over (from its thread) is posted to the loop; when
