@@ -110,10 +110,18 @@ void AppendEndpointStatus(std::string& out, const v1::EndpointStatus& s, int64_t
                     s.remote_control_connection_id(), "\n");
   }
   absl::StrAppend(&out, "      session-id: ", s.local_session_id(), "/", s.remote_session_id(),
-                  "   cookies ", s.local_cookie_length(), "/", s.remote_cookie_length(),
-                  "   sublayer ",
-                  EnumWord(v1::PseudowireClass::L2Sublayer_descriptor(), s.l2_sublayer()),
-                  "   seq ", s.sequencing() ? "on" : "off", "\n");
+                  "   cookies ", s.local_cookie_length(), "/", s.remote_cookie_length());
+  const auto* sublayers = v1::PseudowireClass::L2Sublayer_descriptor();
+  if (s.tx_l2_sublayer() != v1::PseudowireClass::L2_SUBLAYER_UNSPECIFIED) {
+    // Negotiated per direction (RFC 3931 §5.4.4): tx what this end sends, rx what it receives.
+    absl::StrAppend(&out, "   sublayer tx ", EnumWord(sublayers, s.tx_l2_sublayer()), " rx ",
+                    EnumWord(sublayers, s.rx_l2_sublayer()), "   seq tx ",
+                    s.tx_sequencing() ? "on" : "off", " rx ", s.rx_sequencing() ? "on" : "off",
+                    "\n");
+  } else {
+    absl::StrAppend(&out, "   sublayer ", EnumWord(sublayers, s.l2_sublayer()), "   seq ",
+                    s.sequencing() ? "on" : "off", "\n");
+  }
   absl::StrAppend(&out, "      circuit:    local ", CircuitWord(s.local_circuit()), "   remote ",
                   CircuitWord(s.remote_circuit()), "\n");
   if (!s.interface_name().empty() || s.data_plane() != v1::DATA_PLANE_UNSPECIFIED) {

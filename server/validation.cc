@@ -332,6 +332,12 @@ absl::Status ValidateClass(const PseudowireClass& c) {
   if (!PseudowireClass::L2Sublayer_IsValid(c.l2_sublayer())) {
     return InvalidField("l2_sublayer", "must be NO_SUBLAYER or DEFAULT_SUBLAYER");
   }
+  // RFC 3931 §4.6: sequence numbers ride in the default L2-Specific Sublayer; asking the peer
+  // to sequence (§5.4.4 Data Sequencing AVP) while asking for no sublayer cannot work.
+  if (c.data_sequencing() && c.l2_sublayer() == PseudowireClass::NO_SUBLAYER) {
+    return InvalidField("data_sequencing",
+                        "needs l2_sublayer DEFAULT_SUBLAYER (sequence numbers ride in it)");
+  }
   if (auto s = ValidateDuration(c.hello_interval(), "hello_interval", 3600); !s.ok()) return s;
   if (auto s = ValidateDuration(c.retransmit_timeout(), "retransmit_timeout", 60); !s.ok()) {
     return s;

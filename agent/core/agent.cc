@@ -66,6 +66,20 @@ void ToProtoCounters(const dataplane::Stats& s, v1::Counters* c) {
   c->set_rx_invalid(s.rx_malformed);
 }
 
+v1::PseudowireClass::L2Sublayer ToProtoSublayer(dataplane::Sublayer s) {
+  return s == dataplane::Sublayer::kNone ? v1::PseudowireClass::NO_SUBLAYER
+                                         : v1::PseudowireClass::DEFAULT_SUBLAYER;
+}
+
+// RFC 3931 §5.4.4, per direction: tx what we send (the peer asked), rx what we receive.
+void SetNegotiated(dataplane::Sublayer tx, dataplane::Sublayer rx, bool send_seq, bool recv_seq,
+                   v1::EndpointStatus& st) {
+  st.set_tx_l2_sublayer(ToProtoSublayer(tx));
+  st.set_rx_l2_sublayer(ToProtoSublayer(rx));
+  st.set_tx_sequencing(send_seq);
+  st.set_rx_sequencing(recv_seq);
+}
+
 // The pseudowire an action is for, or nullptr.
 const std::string* PwOf(const Action& a) {
   if (auto* x = std::get_if<action::OpenTunnel>(&a)) return &x->for_pw;
@@ -141,6 +155,7 @@ absl::StatusOr<DesiredPseudowire> FromExternal(const ExternalPeer& e,
   p->set_cookie_length(static_cast<uint32_t>(e.cookie_length));
   p->set_l2_sublayer(e.default_sublayer ? v1::PseudowireClass::DEFAULT_SUBLAYER
                                         : v1::PseudowireClass::NO_SUBLAYER);
+  p->set_data_sequencing(e.data_sequencing);
   p->mutable_hello_interval()->set_seconds(e.hello_interval_s);
   if (!e.secret.empty()) {
     p->set_control_auth(e.digest == "sha1" ? v1::PseudowireClass::HMAC_SHA1
@@ -505,12 +520,12 @@ v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
   st.set_observed_generation(pw.generation);
   auto caps = dp_.GetCapabilities();
   st.set_data_plane(ToProtoDataPlane(caps.name));
-  st.set_l2_sublayer(pw.session.rx_sublayer == dataplane::Sublayer::kNone
-                         ? v1::PseudowireClass::NO_SUBLAYER
-                         : v1::PseudowireClass::DEFAULT_SUBLAYER);
-  st.set_sequencing(pw.session.send_seq);
+  st.set_l2_sublayer(ToProtoSublayer(pw.session.rx_sublayer));  // what we ask for
+  st.set_sequencing(pw.session.recv_seq);
   const Programmed* prog = nullptr;
   if (pw.is_static) {
+    SetNegotiated(pw.session.tx_sublayer, pw.session.rx_sublayer, pw.session.send_seq,
+                  pw.session.recv_seq, st);
     prog = FindProgrammed(pw.session.tunnel_id, pw.session.local_session_id);
     st.set_session_state(prog ? v1::SESSION_STATIC : v1::SESSION_FAILED);
     st.set_local_control_connection_id(pw.tunnel_config.local_tunnel_id);
@@ -541,6 +556,10 @@ v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
         st.set_control_connection(absl::StrCat(t->second.local_id, "/", t->second.peer_id));
       }
       prog = FindProgrammed(s->second.tunnel_id, s->second.local_session_id);
+      if (s->second.state == LinkState::kEstablished) {
+        const ObservedSession& o = s->second;
+        SetNegotiated(o.tx_sublayer, o.rx_sublayer, o.send_seq, o.recv_seq, st);
+      }
       st.set_local_session_id(s->second.local_session_id);
       st.set_remote_session_id(s->second.peer_session_id);
       st.set_local_cookie_length(static_cast<uint32_t>(s->second.cookie.size()));

@@ -84,9 +84,10 @@ absl::Status LoadExternalPeer(const YAML::Node& n, size_t index, ExternalPeer& p
   auto where = absl::StrCat("config: external_peers[", index, "]");
   if (!n.IsMap()) return absl::InvalidArgumentError(where + ": expected a mapping");
   static const char* kKnown[] = {
-      "name",        "peer_address",     "local_address", "hostname",       "remote_end_id",
-      "role",        "udp_port",         "secret",        "digest",         "cookie_length",
-      "l2_sublayer", "hello_interval_s", "interface",     "session_ifname", "router_id"};
+      "name",          "peer_address",   "local_address", "hostname",
+      "remote_end_id", "role",           "udp_port",      "secret",
+      "digest",        "cookie_length",  "l2_sublayer",   "hello_interval_s",
+      "interface",     "session_ifname", "router_id",     "data_sequencing"};
   for (const auto& kv : n) {
     auto key = kv.first.as<std::string>();
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
@@ -104,7 +105,8 @@ absl::Status LoadExternalPeer(const YAML::Node& n, size_t index, ExternalPeer& p
         Get(n, "secret", pw.secret), Get(n, "digest", pw.digest),
         Get(n, "cookie_length", pw.cookie_length), Get(n, "l2_sublayer", sublayer),
         Get(n, "hello_interval_s", pw.hello_interval_s), Get(n, "interface", pw.interface),
-        Get(n, "session_ifname", pw.session_ifname), Get(n, "router_id", router_id)}) {
+        Get(n, "session_ifname", pw.session_ifname), Get(n, "router_id", router_id),
+        Get(n, "data_sequencing", pw.data_sequencing)}) {
     if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
   }
   if (!router_id.empty()) {
@@ -125,6 +127,10 @@ absl::Status LoadExternalPeer(const YAML::Node& n, size_t index, ExternalPeer& p
     return absl::InvalidArgumentError(where + ".l2_sublayer: default or none");
   }
   pw.default_sublayer = sublayer == "default";
+  if (pw.data_sequencing && !pw.default_sublayer) {
+    // RFC 3931 §4.6: sequence numbers ride in the default L2-Specific Sublayer.
+    return absl::InvalidArgumentError(where + ".data_sequencing: needs l2_sublayer default");
+  }
   return absl::OkStatus();
 }
 

@@ -52,6 +52,9 @@ struct ExternalPeer {
   std::string digest = "md5";  // With a secret: md5 (HMAC-MD5) or sha1 (HMAC-SHA1).
   int cookie_length = 0;       // Of the cookie we assign: 0, 4 or 8.
   bool default_sublayer = true;
+  // RFC 3931 §5.4.4 Data Sequencing AVP: ask the peer to sequence all its data packets (level
+  // 2); needs the default sublayer. What the peer asks of us is done regardless.
+  bool data_sequencing = false;
   int hello_interval_s = 60;  // RFC 3931 §6.5 keepalive; 0 disables it.
   std::string interface;      // Attachment circuit: interface (or bridge) to join.
   std::string session_ifname;

@@ -170,7 +170,7 @@ void L2tpControlPlane::HandleEvent(Endpoint& ep, const l2tp::Event& event) {
   } else if (auto* down = std::get_if<l2tp::ControlConnectionDown>(&event)) {
     OnConnectionDown(*down);
   } else if (auto* su = std::get_if<l2tp::SessionUp>(&event)) {
-    OnSessionUp(*su);
+    BindSession(su->info, LinkState::kEstablished);
   } else if (auto* sd = std::get_if<l2tp::SessionDown>(&event)) {
     OnSessionDown(*sd);
   } else if (auto* cs = std::get_if<l2tp::CircuitStatusChanged>(&event)) {
@@ -258,8 +258,7 @@ void L2tpControlPlane::OnConnectionDown(const l2tp::ControlConnectionDown& down)
   CloseSocket(down.ccid);
 }
 
-void L2tpControlPlane::OnSessionUp(const l2tp::SessionUp& up) {
-  const auto& info = up.info;
+void L2tpControlPlane::BindSession(const l2tp::SessionInfo& info, LinkState state) {
   std::string pw;
   if (auto it = session_pw_.find(info.local_session_id); it != session_pw_.end()) {
     pw = it->second;
@@ -291,20 +290,34 @@ void L2tpControlPlane::OnSessionUp(const l2tp::SessionUp& up) {
       old != sessions_.end() && old->second.local_session_id != info.local_session_id) {
     replaced = {old->second.tunnel_id, old->second.local_session_id};
   }
+  auto sub = [](l2tp::Sublayer x) {
+    return x == l2tp::Sublayer::kDefault ? dataplane::Sublayer::kDefault
+                                         : dataplane::Sublayer::kNone;
+  };
   ObservedSession& s = sessions_[pw];
   s.tunnel_id = info.ccid;
   s.local_session_id = info.local_session_id;
   s.peer_session_id = info.remote_session_id;
   s.cookie = info.local_cookie;
   s.peer_cookie = info.remote_cookie;
-  s.state = LinkState::kEstablished;
+  // RFC 3931 §5.4.4: we send what the peer asked for, and receive what we asked for. Data
+  // Sequencing level 1 (non-IP only) is served by sequencing everything.
+  s.tx_sublayer = sub(info.send_sublayer);
+  s.rx_sublayer = sub(info.recv_sublayer);
+  s.send_seq = info.send_sequenced;
+  s.recv_seq = info.recv_sequenced;
+  s.state = state;
   s.peer_circuit_active = info.circuit_active;
   s.opened_with = *d;
   last_error_.erase(pw);
   backoff_.erase(pw);
-  spdlog::info("l2tp: session {} for {} established (peer session {}, cookies {}/{})",
-               info.local_session_id, pw, info.remote_session_id, info.local_cookie.size(),
-               info.remote_cookie.size());
+  spdlog::info(
+      "l2tp: session {} for {} {} (peer session {}, cookies {}/{}, sublayer tx {} rx {}, "
+      "sequencing tx {} rx {})",
+      info.local_session_id, pw, state == LinkState::kEstablished ? "established" : "negotiated",
+      info.remote_session_id, info.local_cookie.size(), info.remote_cookie.size(),
+      s.tx_sublayer == dataplane::Sublayer::kDefault ? "default" : "none",
+      s.rx_sublayer == dataplane::Sublayer::kDefault ? "default" : "none", s.send_seq, s.recv_seq);
   if (replaced) {
     // The peer opened the pseudowire again on a new control connection: it lost its state
     // (a restart). The old session is closed; its CDN goes to a peer that forgot it.

@@ -104,7 +104,9 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   void CloseTunnelWith(uint32_t tunnel_id, uint16_t result);
   // Closes it (StopCCN) and records why for the pseudowires to that peer.
   void RefuseConnection(ObservedTunnel& t, const std::string& why);
-  void OnSessionUp(const l2tp::SessionUp& up);
+  // Records an established session under its pseudowire with what was negotiated; closes it
+  // when no desired pseudowire has it.
+  void BindSession(const l2tp::SessionInfo& info, LinkState state);
   void OnSessionDown(const l2tp::SessionDown& down);
   Endpoint* EndpointOfTunnel(uint32_t tunnel_id);
   void CloseSocket(uint32_t tunnel_id);

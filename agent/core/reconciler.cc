@@ -134,17 +134,26 @@ void SortByKey(std::vector<WantedSession>& sessions) {
   sessions.resize(out);
 }
 
-// The config a wanted session has in the data plane, written over `out` (whose strings and
-// vectors are reused: comparing ten thousand sessions allocates nothing).
-void ConfigOf(const WantedSession& w, dataplane::SessionConfig& out) {
-  out = w.pw->session;
-  if (w.observed == nullptr) return;
-  const ObservedSession& s = *w.observed;
+// What negotiation decided, written over the pseudowire's settings.
+void Negotiated(const ObservedSession& s, dataplane::SessionConfig& out) {
   out.tunnel_id = s.tunnel_id;
   out.local_session_id = s.local_session_id;
   out.peer_session_id = s.peer_session_id;
   out.cookie = s.cookie;
   out.peer_cookie = s.peer_cookie;
+  // RFC 3931 §5.4.4: what we send is what the peer asked for, what we receive what we did.
+  out.tx_sublayer = s.tx_sublayer;
+  out.rx_sublayer = s.rx_sublayer;
+  out.send_seq = s.send_seq;
+  out.recv_seq = s.recv_seq;
+}
+
+// The config a wanted session has in the data plane, written over `out` (whose strings and
+// vectors are reused: comparing ten thousand sessions allocates nothing).
+void ConfigOf(const WantedSession& w, dataplane::SessionConfig& out) {
+  out = w.pw->session;
+  if (w.observed == nullptr) return;
+  Negotiated(*w.observed, out);
 }
 
 std::vector<WantedSession>::iterator FindWanted(std::vector<WantedSession>& sessions,
@@ -203,8 +212,7 @@ SessionShape::SessionShape(const DesiredPseudowire& pw) {
                        pw.remote_end_id.size()));
   mix(pw.cookie_length);
   mix(static_cast<uint64_t>(c.pw_type) << 8 | static_cast<uint64_t>(c.tx_sublayer) << 6 |
-      static_cast<uint64_t>(c.rx_sublayer) << 4 |
-      uint64_t{c.send_seq} << 1 | uint64_t{c.recv_seq});
+      static_cast<uint64_t>(c.rx_sublayer) << 4 | uint64_t{c.send_seq} << 1 | uint64_t{c.recv_seq});
   str(c.ifname);
   mix(static_cast<uint64_t>(c.mtu));
   mix(static_cast<uint64_t>(c.attach.kind));
@@ -220,11 +228,7 @@ bool SessionCompatible(const SessionShape& had, const DesiredPseudowire& want) {
 
 dataplane::SessionConfig SessionConfigFor(const DesiredPseudowire& pw, const ObservedSession& s) {
   dataplane::SessionConfig c = pw.session;
-  c.tunnel_id = s.tunnel_id;
-  c.local_session_id = s.local_session_id;
-  c.peer_session_id = s.peer_session_id;
-  c.cookie = s.cookie;
-  c.peer_cookie = s.peer_cookie;
+  Negotiated(s, c);
   return c;
 }
 

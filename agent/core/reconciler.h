@@ -45,6 +45,12 @@ struct ObservedSession {
   uint32_t peer_session_id = 0;
   std::vector<uint8_t> cookie;       // what we assigned (expect to receive)
   std::vector<uint8_t> peer_cookie;  // what the peer assigned (we send)
+  // RFC 3931 §5.4.4, per direction: we send the L2-Specific Sublayer and sequencing the peer
+  // asked for, and receive what we asked for.
+  dataplane::Sublayer tx_sublayer = dataplane::Sublayer::kNone;
+  dataplane::Sublayer rx_sublayer = dataplane::Sublayer::kNone;
+  bool send_seq = false;
+  bool recv_seq = false;
   LinkState state = LinkState::kConnecting;
   bool peer_circuit_active = true;  // the peer's Circuit Status (RFC 3931 §5.4.5)
   // The desired values the session was opened or accepted with (their fingerprint); a change
@@ -107,8 +113,10 @@ std::string ActionToString(const Action& a);
 // programmed differs).
 bool SessionCompatible(const SessionShape& had, const DesiredPseudowire& want);
 
-// The data plane session config for an established dynamic session.
+// The data plane session config for an established (or negotiated) dynamic session: the
+// pseudowire's settings with what was negotiated (IDs, cookies, sublayers, sequencing).
 dataplane::SessionConfig SessionConfigFor(const DesiredPseudowire& pw, const ObservedSession& s);
+
 
 // The plan. Order: data plane removals (sessions, then tunnels), CDNs, StopCCNs, data plane
 // programming (tunnels, then sessions), SCCRQs, ICRQs.

@@ -42,7 +42,7 @@ struct Side {
 };
 
 class AgentL2tpTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     loop_ = *EventLoop::Create();
     port_ = static_cast<uint16_t>(20000 + getpid() % 20000);
@@ -101,6 +101,50 @@ TEST_F(AgentL2tpTest, DynamicPseudowireUpOnBothEndsThenDeletedOnBoth) {
   }));
   EXPECT_TRUE(a_->dp.List()->tunnels.empty());
   EXPECT_TRUE(b_->dp.List()->tunnels.empty());
+}
+
+// RFC 3931 §5.4.4: a receiver of a non-zero L2-Specific Sublayer AVP MUST include that
+// sublayer in its outgoing data (none without the AVP), and sequence it when the Data
+// Sequencing AVP asks. A asks for no sublayer (Cisco's default), B for the default sublayer
+// and sequencing: A sends the sublayer with sequence numbers and receives none; B the
+// reverse. Status reports each direction.
+void ExpectEachDirectionAsItsReceiverAsked(AgentL2tpTest& t, Side& a, Side& b, bool a_initiates,
+                                           uint16_t port) {
+  auto pa = Dynamic("127.0.0.1", "127.0.0.2", port, a_initiates ? v1::INITIATOR : v1::RESPONDER);
+  pa.mutable_params()->set_l2_sublayer(v1::PseudowireClass::NO_SUBLAYER);
+  auto pb = Dynamic("127.0.0.2", "127.0.0.1", port, a_initiates ? v1::RESPONDER : v1::INITIATOR);
+  pb.mutable_params()->set_l2_sublayer(v1::PseudowireClass::DEFAULT_SUBLAYER);
+  pb.mutable_params()->set_data_sequencing(true);
+  t.Desire(a, 1, {pa});
+  t.Desire(b, 1, {pb});
+  ASSERT_TRUE(t.RunUntil(
+      [&] { return a.dp.List()->sessions.size() == 1 && b.dp.List()->sessions.size() == 1; }));
+  const auto sa = a.dp.List()->sessions[0];
+  const auto sb = b.dp.List()->sessions[0];
+  EXPECT_EQ(sa.tx_sublayer, dataplane::Sublayer::kDefault) << sa.DebugString();
+  EXPECT_TRUE(sa.send_seq) << sa.DebugString();
+  EXPECT_EQ(sa.rx_sublayer, dataplane::Sublayer::kNone) << sa.DebugString();
+  EXPECT_FALSE(sa.recv_seq) << sa.DebugString();
+  EXPECT_EQ(sb.tx_sublayer, dataplane::Sublayer::kNone) << sb.DebugString();
+  EXPECT_FALSE(sb.send_seq) << sb.DebugString();
+  EXPECT_EQ(sb.rx_sublayer, dataplane::Sublayer::kDefault) << sb.DebugString();
+  EXPECT_TRUE(sb.recv_seq) << sb.DebugString();
+  auto st = a.agent->BuildStatusReport(true);
+  ASSERT_EQ(st.pseudowires_size(), 1);
+  const auto& es = st.pseudowires(0).status();
+  EXPECT_EQ(es.l2_sublayer(), v1::PseudowireClass::NO_SUBLAYER);  // A's own setting
+  EXPECT_EQ(es.tx_l2_sublayer(), v1::PseudowireClass::DEFAULT_SUBLAYER);
+  EXPECT_EQ(es.rx_l2_sublayer(), v1::PseudowireClass::NO_SUBLAYER);
+  EXPECT_TRUE(es.tx_sequencing());
+  EXPECT_FALSE(es.rx_sequencing());
+}
+
+TEST_F(AgentL2tpTest, EachDirectionAsItsReceiverAskedWhenTheNoSublayerEndInitiates) {
+  ExpectEachDirectionAsItsReceiverAsked(*this, *a_, *b_, /*a_initiates=*/true, port_);
+}
+
+TEST_F(AgentL2tpTest, EachDirectionAsItsReceiverAskedWhenTheNoSublayerEndResponds) {
+  ExpectEachDirectionAsItsReceiverAsked(*this, *a_, *b_, /*a_initiates=*/false, port_);
 }
 
 // A data packet (T=0, RFC 3931 §4.1.2.1) from an address the agent has no tunnel with reaches

@@ -159,6 +159,26 @@ external_peers:
   }
 }
 
+// RFC 3931 §5.4.4 Data Sequencing AVP: an external peer entry can ask the router to
+// sequence its data; §4.6: the numbers ride in the default sublayer, so `none` is refused.
+TEST(ConfigTest, ExternalPeerAsksForDataSequencingOnlyWithTheDefaultSublayer) {
+  AgentConfig cfg;
+  ASSERT_TRUE(LoadAgentConfigYaml(R"(
+external_peers:
+  - {name: a, peer_address: 10.0.0.9, remote_end_id: "1", data_sequencing: true}
+  - {name: b, peer_address: 10.0.0.8, remote_end_id: "2"}
+)",
+                                  cfg)
+                  .ok());
+  ASSERT_EQ(cfg.external_peers.size(), 2u);
+  EXPECT_TRUE(cfg.external_peers[0].data_sequencing);
+  EXPECT_FALSE(cfg.external_peers[1].data_sequencing);
+  AgentConfig bad;
+  auto s = LoadAgentConfigYaml(
+      "external_peers:\n  - {name: x, l2_sublayer: none, data_sequencing: true}\n", bad);
+  EXPECT_NE(s.message().find("external_peers[0].data_sequencing"), std::string_view::npos) << s;
+}
+
 // Entries with one peer address share one control connection: what it uses (secret, digest,
 // HELLO interval, identity checks) must be the same in each, or the file is refused naming
 // both entries and the field. Sessions' own settings may differ.

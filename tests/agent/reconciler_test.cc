@@ -204,5 +204,40 @@ std::vector<Case> Cases() {
 INSTANTIATE_TEST_SUITE_P(Table, PlanTest, ::testing::ValuesIn(Cases()),
                          [](const auto& p) { return p.param.name; });
 
+// RFC 3931 §5.4.4: a receiver of a non-zero L2-Specific Sublayer AVP MUST include that
+// sublayer in its outgoing data, and sequence when asked (Data Sequencing AVP); what it
+// receives is what it asked for. Our side asks for no sublayer here, the peer asked for the
+// default one with sequencing: the data plane config differs per direction.
+TEST(SessionConfigForTest, EachDirectionGetsWhatItsReceiverAskedFor) {
+  auto pw = DynamicPw("pseudowires/d1", PwRole::kInitiator);
+  pw.session.rx_sublayer = pw.session.tx_sublayer = dataplane::Sublayer::kNone;
+  ObservedSession s = Session(pw, 7, 55, LinkState::kEstablished);
+  s.tx_sublayer = dataplane::Sublayer::kDefault;
+  s.send_seq = true;
+  s.rx_sublayer = dataplane::Sublayer::kNone;
+  s.recv_seq = false;
+  dataplane::SessionConfig c = SessionConfigFor(pw, s);
+  EXPECT_EQ(c.tx_sublayer, dataplane::Sublayer::kDefault);
+  EXPECT_TRUE(c.send_seq);
+  EXPECT_EQ(c.rx_sublayer, dataplane::Sublayer::kNone);
+  EXPECT_FALSE(c.recv_seq);
+  // The plan programs exactly that config, and keeps it once the data plane holds it.
+  ObservedState o;
+  o.tunnels[7] = Tunnel(7, pw.tunnel, LinkState::kEstablished);
+  o.sessions[pw.name] = s;
+  auto plan = Plan(Desire({pw}), o);
+  ASSERT_EQ(plan.size(), 2u);
+  auto* p = std::get_if<action::ProgramSession>(&plan[1]);
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(p->config.SameAs(c)) << p->config.DebugString();
+  o.dataplane.tunnels = {o.tunnels[7].config};
+  o.dataplane.sessions = {c};
+  EXPECT_TRUE(Plan(Desire({pw}), o).empty());
+  // A data plane session still sending without the sublayer is replaced.
+  o.dataplane.sessions[0].tx_sublayer = dataplane::Sublayer::kNone;
+  EXPECT_THAT(PlanStrings(Desire({pw}), o),
+              ::testing::ElementsAre("remove-session 7/55", "program-session pseudowires/d1"));
+}
+
 }  // namespace
 }  // namespace pwire::agent

@@ -307,6 +307,31 @@ TEST_F(KernelDataplaneTest, CreateAndDeleteAreIdempotent) {
   EXPECT_TRUE(snap->sessions.empty());
 }
 
+// RFC 3931 §5.4.4 lets each end ask for its own L2-Specific Sublayer; Linux keeps one
+// L2TP_ATTR_L2SPEC_TYPE per session for both directions, so a session that would send the
+// sublayer and receive none is refused, naming both; separate sequencing flags are fine.
+TEST_F(KernelDataplaneTest, AsymmetricSublayersAreRefusedNamingBothDirections) {
+  Pw pw{.id = 46};
+  EnterNs("a");
+  TunnelConfig t = TunnelOf(pw, true);
+  ASSERT_TRUE(a_.dp->CreateTunnel(t).ok());
+  SessionConfig s = SessionOf(pw, true);
+  s.rx_sublayer = Sublayer::kNone;
+  absl::Status st = a_.dp->CreateSession(s);
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_NE(st.message().find("sends L2-Specific Sublayer default"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("receives none"), std::string::npos) << st;
+  s.rx_sublayer = Sublayer::kDefault;
+  s.send_seq = true;  // the peer asked us to sequence; we did not ask it to
+  ASSERT_TRUE(a_.dp->CreateSession(s).ok());
+  absl::StatusOr<Snapshot> snap = a_.dp->List();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->sessions.size(), 1u);
+  EXPECT_TRUE(snap->sessions[0].send_seq);
+  EXPECT_FALSE(snap->sessions[0].recv_seq);
+  EXPECT_TRUE(a_.dp->DeleteTunnel(t.local_tunnel_id).ok());
+}
+
 TEST_F(KernelDataplaneTest, ATakenInterfaceNameIsAlreadyExists) {
   Pw pw{.id = 42};
   ASSERT_EQ(Sh("/usr/sbin/ip netns exec klab-a /usr/sbin/ip link add pwtaken type bridge"), 0);

@@ -167,6 +167,20 @@ TEST(ValidationTest, ClassFieldsChecked) {
   EXPECT_THAT(ValidateClass(c).message(), HasSubstr("tos"));
 }
 
+// RFC 3931 §5.4.4 Data Sequencing AVP: a class may ask the peer to sequence its data; §4.6:
+// the numbers ride in the default L2-Specific Sublayer, so with no sublayer it cannot.
+TEST(ValidationTest, DataSequencingNeedsTheDefaultSublayer) {
+  PseudowireClass c;
+  c.set_data_sequencing(true);
+  EXPECT_TRUE(ValidateClass(c).ok());  // unspecified sublayer: the default one
+  c.set_l2_sublayer(PseudowireClass::DEFAULT_SUBLAYER);
+  EXPECT_TRUE(ValidateClass(c).ok());
+  c.set_l2_sublayer(PseudowireClass::NO_SUBLAYER);
+  EXPECT_THAT(ValidateClass(c).message(), HasSubstr("data_sequencing"));
+  c.set_data_sequencing(false);
+  EXPECT_TRUE(ValidateClass(c).ok());
+}
+
 TEST(ValidationTest, ResolveDefaultsFillsEveryDefault) {
   PseudowireClass c = ResolveClassDefaults(PseudowireClass());
   EXPECT_EQ(c.encapsulation(), PseudowireClass::UDP);
