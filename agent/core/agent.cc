@@ -205,6 +205,7 @@ absl::Status Agent::Start() {
   // hold (a dynamic session the peer closed) is removed.
   if (config_.server == "none") have_server_state_ = true;
   cp_.SetChangeHandler(Guarded([this] { RequestReconcile(); }));
+  cp_.SetSessionReadyHandler([this](const std::string& pw) { ProgramEarly(pw); });
   // Called on a data plane thread, maybe after this Agent is gone: it touches nothing of the
   // Agent's but the loop (which outlives it) and the token.
   dp_.SetEventHandler(
@@ -441,6 +442,8 @@ void Agent::KeepProgrammed(const dataplane::Snapshot& snap) {
     return std::tie(x.tunnel_id, x.local_session_id) < std::tie(y.tunnel_id, y.local_session_id);
   });
   programmed_ = std::move(now);
+  dp_tunnels_.clear();
+  for (const auto& t : snap.tunnels) dp_tunnels_.insert(t.local_tunnel_id);
   static_tunnels_ = static_cast<int>(std::count_if(
       snap.tunnels.begin(), snap.tunnels.end(),
       [](const dataplane::TunnelConfig& t) { return t.mode == dataplane::TunnelMode::kStatic; }));
@@ -500,11 +503,15 @@ absl::Status Agent::Apply(const Action& a) {
     if (!s.ok() && c.mode == dataplane::TunnelMode::kManaged) {
       cp_.ReleaseTunnelSocket(c.local_tunnel_id);
     }
+    if (s.ok()) dp_tunnels_.insert(c.local_tunnel_id);
     return s;
   }
   if (auto* x = std::get_if<action::RemoveTunnel>(&a)) {
     absl::Status s = dp_.DeleteTunnel(x->tunnel_id);
-    if (s.ok()) cp_.ReleaseTunnelSocket(x->tunnel_id);
+    if (s.ok()) {
+      cp_.ReleaseTunnelSocket(x->tunnel_id);
+      dp_tunnels_.erase(x->tunnel_id);
+    }
     return s;
   }
   if (auto* x = std::get_if<action::ProgramSession>(&a)) return dp_.CreateSession(x->config);
@@ -512,6 +519,30 @@ absl::Status Agent::Apply(const Action& a) {
     return dp_.DeleteSession(x->tunnel_id, x->session_id);
   }
   return absl::InternalError("unknown action");
+}
+
+void Agent::ProgramEarly(const std::string& name) {
+  auto d = desired_.pseudowires.find(name);
+  auto s = cp_.sessions().find(name);
+  if (d == desired_.pseudowires.end() || s == cp_.sessions().end()) return;
+  auto t = cp_.tunnels().find(s->second.tunnel_id);
+  if (t == cp_.tunnels().end()) return;
+  std::vector<Action> plan =
+      PlanEarlySession(d->second, s->second, t->second, dp_tunnels_.contains(t->first));
+  if (plan.empty()) return;
+  for (const Action& a : plan) {
+    if (absl::Status st = Apply(a); !st.ok()) {
+      ++actions_failed_;
+      last_error_[name] = std::string(st.message());
+      spdlog::warn("apply failed: {}: {}", ActionToString(a), st.ToString());
+      return;  // The reconcile the change handler asks for tries again.
+    }
+    ++actions_ok_;
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("applied early: {}", ActionToString(a));
+    }
+  }
+  last_error_.erase(name);
 }
 
 v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
@@ -556,7 +587,7 @@ v1::EndpointStatus Agent::EndpointStatusFor(const DesiredPseudowire& pw) const {
         st.set_control_connection(absl::StrCat(t->second.local_id, "/", t->second.peer_id));
       }
       prog = FindProgrammed(s->second.tunnel_id, s->second.local_session_id);
-      if (s->second.state == LinkState::kEstablished) {
+      if (s->second.negotiated) {
         const ObservedSession& o = s->second;
         SetNegotiated(o.tx_sublayer, o.rx_sublayer, o.send_seq, o.recv_seq, st);
       }

@@ -66,6 +66,10 @@ class Agent {
 
  private:
   absl::Status Apply(const Action& action);
+  // The control plane's SessionReadyHandler: programs a session (and its tunnel) the moment
+  // its parameters are final, before the reply that lets the peer send data (RFC 3931 §7.3);
+  // what fails is left to the next reconcile.
+  void ProgramEarly(const std::string& pw);
   // Runs the next reconcile slice in the loop's next round (not spaced like RequestReconcile).
   void ContinueReconcile();
   // Drops the SCCRQs and ICRQs still backing off after a failure (ControlPlane::RetryAt)
@@ -114,6 +118,7 @@ class Agent {
   const Programmed* FindProgrammed(uint32_t tunnel, uint32_t session) const;
   std::vector<Programmed> programmed_;  // by (tunnel_id, local_session_id)
   int static_tunnels_ = 0;
+  std::set<uint32_t> dp_tunnels_;  // tunnels the data plane holds (last List, then applied)
   std::map<std::string, std::string> last_error_;  // per pseudowire, from the applier
   std::map<std::string, std::string> reported_;    // per pseudowire, last status sent
   bool reconcile_pending_ = false;

@@ -35,6 +35,12 @@ class ControlPlane {
 
   // Called on the event loop whenever a tunnel or session changes state.
   virtual void SetChangeHandler(ChangeHandler handler) = 0;
+  // Called on the event loop, synchronously, when a session's data plane parameters become
+  // final (sessions() has them), before the message after which the peer may send data (our
+  // ICRP or ICCN, RFC 3931 §7.3) is sent: the handler programs the data plane at once, so
+  // that the peer's first frames find the session.
+  using SessionReadyHandler = std::function<void(const std::string& pw)>;
+  virtual void SetSessionReadyHandler(SessionReadyHandler /*handler*/) {}
   // What peers may open is decided against this snapshot (RFC 3931 acceptance policy).
   virtual void SetDesired(const DesiredSnapshot* desired) = 0;
 

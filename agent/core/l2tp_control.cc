@@ -140,13 +140,21 @@ L2tpControlPlane::Endpoint* L2tpControlPlane::EndpointOfTunnel(uint32_t tunnel_i
 }
 
 void L2tpControlPlane::Drive(Endpoint& ep) {
+  if (ep.driving) return;  // An event handler acted on the engine: the loop below sees it.
+  ep.driving = true;
+  // Events first: a SessionNegotiated or SessionUp programs the data plane before the ICRP
+  // or ICCN after which the peer sends data (RFC 3931 §7.3) leaves in the packets below.
+  bool changed = false;
+  for (auto events = ep.engine->TakeEvents(); !events.empty(); events = ep.engine->TakeEvents()) {
+    changed = true;
+    for (const auto& e : events) HandleEvent(ep, e);
+  }
   for (auto& d : ep.engine->TakePackets()) {
     if (auto s = ep.socket->SendTo(d.peer, d.bytes); !s.ok()) {
       spdlog::debug("l2tp: {}", std::string(s.message()));
     }
   }
-  auto events = ep.engine->TakeEvents();
-  for (const auto& e : events) HandleEvent(ep, e);
+  ep.driving = false;
   if (ep.timer) loop_.Cancel(ep.timer);
   ep.timer = 0;
   if (auto deadline = ep.engine->NextDeadline()) {
@@ -157,7 +165,7 @@ void L2tpControlPlane::Drive(Endpoint& ep) {
       Drive(*raw);
     });
   }
-  if (!events.empty()) Changed();
+  if (changed) Changed();
 }
 
 void L2tpControlPlane::Changed() {
@@ -171,6 +179,8 @@ void L2tpControlPlane::HandleEvent(Endpoint& ep, const l2tp::Event& event) {
     OnConnectionDown(*down);
   } else if (auto* su = std::get_if<l2tp::SessionUp>(&event)) {
     BindSession(su->info, LinkState::kEstablished);
+  } else if (auto* sn = std::get_if<l2tp::SessionNegotiated>(&event)) {
+    BindSession(sn->info, LinkState::kConnecting);
   } else if (auto* sd = std::get_if<l2tp::SessionDown>(&event)) {
     OnSessionDown(*sd);
   } else if (auto* cs = std::get_if<l2tp::CircuitStatusChanged>(&event)) {
@@ -307,6 +317,7 @@ void L2tpControlPlane::BindSession(const l2tp::SessionInfo& info, LinkState stat
   s.send_seq = info.send_sequenced;
   s.recv_seq = info.recv_sequenced;
   s.state = state;
+  s.negotiated = true;
   s.peer_circuit_active = info.circuit_active;
   s.opened_with = *d;
   last_error_.erase(pw);
@@ -325,6 +336,7 @@ void L2tpControlPlane::BindSession(const l2tp::SessionInfo& info, LinkState stat
                  pw, replaced->second, replaced->first);
     (void)CloseSessionById(replaced->first, replaced->second);
   }
+  if (on_ready_) on_ready_(pw);  // Programs the data plane before our reply is sent.
 }
 
 void L2tpControlPlane::OnSessionDown(const l2tp::SessionDown& down) {

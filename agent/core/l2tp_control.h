@@ -42,6 +42,9 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   ~L2tpControlPlane() override;
 
   void SetChangeHandler(ChangeHandler handler) override { on_change_ = std::move(handler); }
+  void SetSessionReadyHandler(SessionReadyHandler handler) override {
+    on_ready_ = std::move(handler);
+  }
   void SetDesired(const DesiredSnapshot* desired) override;
   absl::Status OpenTunnel(const TunnelKey& key, const DesiredPseudowire& pw) override;
   absl::Status CloseTunnel(uint32_t tunnel_id) override;
@@ -72,6 +75,7 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
     std::unique_ptr<DatagramSocket> socket;  // the listener; sends everything
     std::unique_ptr<l2tp::Engine> engine;
     Dispatcher::TimerId timer = 0;
+    bool driving = false;  // inside Drive: a nested call leaves the work to the outer one
   };
   struct Socket {
     std::unique_ptr<DatagramSocket> socket;
@@ -104,8 +108,8 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   void CloseTunnelWith(uint32_t tunnel_id, uint16_t result);
   // Closes it (StopCCN) and records why for the pseudowires to that peer.
   void RefuseConnection(ObservedTunnel& t, const std::string& why);
-  // Records an established session under its pseudowire with what was negotiated; closes it
-  // when no desired pseudowire has it.
+  // Records a negotiated (state kConnecting) or established session under its pseudowire and
+  // tells the ready handler; closes it when no desired pseudowire has it.
   void BindSession(const l2tp::SessionInfo& info, LinkState state);
   void OnSessionDown(const l2tp::SessionDown& down);
   Endpoint* EndpointOfTunnel(uint32_t tunnel_id);
@@ -123,6 +127,7 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   bool dp_reads_control_;
   std::unique_ptr<base::Random> random_;
   ChangeHandler on_change_;
+  SessionReadyHandler on_ready_;
   const DesiredSnapshot* desired_ = nullptr;
 
   std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;  // by local address

@@ -35,6 +35,11 @@ struct Walk {
   std::set<uint32_t> live;  // control connections with a session that stays
 };
 
+// Whether a session's data plane parameters are final (compatibility aside).
+bool Ready(const ObservedSession& s) {
+  return s.state == LinkState::kEstablished || (s.state == LinkState::kConnecting && s.negotiated);
+}
+
 // Finds the observed tunnel an initiator would use for `key` (not one being closed).
 const ObservedTunnel* FindTunnel(const ObservedView& obs, const TunnelKey& key) {
   for (const auto& [id, t] : obs.tunnels) {
@@ -61,7 +66,7 @@ void WalkDesired(const std::string& name, const DesiredPseudowire& pw, const Obs
       return;
     }
     w.live.insert(s->tunnel_id);
-    if (s->state == LinkState::kEstablished && obs.tunnels.contains(s->tunnel_id)) {
+    if (Ready(*s) && obs.tunnels.contains(s->tunnel_id)) {
       w.sessions.push_back({{s->tunnel_id, s->local_session_id}, &name, &pw, s, false});
     }
     return;
@@ -230,6 +235,22 @@ dataplane::SessionConfig SessionConfigFor(const DesiredPseudowire& pw, const Obs
   dataplane::SessionConfig c = pw.session;
   Negotiated(s, c);
   return c;
+}
+
+bool WantedInDataplane(const DesiredPseudowire& pw, const ObservedSession& s) {
+  return Ready(s) && SessionCompatible(s.opened_with, pw);
+}
+
+std::vector<Action> PlanEarlySession(const DesiredPseudowire& pw, const ObservedSession& s,
+                                     const ObservedTunnel& t, bool tunnel_programmed) {
+  std::vector<Action> out;
+  if (pw.is_static || !WantedInDataplane(pw, s) || t.local_id != s.tunnel_id ||
+      t.state != LinkState::kEstablished) {
+    return out;
+  }
+  if (!tunnel_programmed) out.push_back(action::ProgramTunnel{t.config});
+  out.push_back(action::ProgramSession{pw.name, SessionConfigFor(pw, s)});
+  return out;
 }
 
 std::vector<Action> Plan(const DesiredSnapshot& desired, const ObservedState& observed) {

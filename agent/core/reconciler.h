@@ -52,6 +52,9 @@ struct ObservedSession {
   bool send_seq = false;
   bool recv_seq = false;
   LinkState state = LinkState::kConnecting;
+  // Still connecting, but both sides' parameters are known and the peer may send data once
+  // it has our ICRP/OCRP (RFC 3931 §7.3.2, §7.4): the data plane holds the session already.
+  bool negotiated = false;
   bool peer_circuit_active = true;  // the peer's Circuit Status (RFC 3931 §5.4.5)
   // The desired values the session was opened or accepted with (their fingerprint); a change
   // that needs new negotiation (type, sublayer, sequencing, tunnel) closes and reopens it.
@@ -117,6 +120,16 @@ bool SessionCompatible(const SessionShape& had, const DesiredPseudowire& want);
 // pseudowire's settings with what was negotiated (IDs, cookies, sublayers, sequencing).
 dataplane::SessionConfig SessionConfigFor(const DesiredPseudowire& pw, const ObservedSession& s);
 
+// Whether the data plane should hold an observed dynamic session now: established, or
+// negotiated and about to let the peer send (RFC 3931 §7.3.2), and still compatible with
+// its desired pseudowire.
+bool WantedInDataplane(const DesiredPseudowire& pw, const ObservedSession& s);
+
+// What to program at once, before the reply that lets the peer send (ICRP, ICCN) leaves: the
+// session's managed tunnel (unless `tunnel_programmed`) and the session; empty when the
+// session is not wanted in the data plane yet. The next Plan agrees with it.
+std::vector<Action> PlanEarlySession(const DesiredPseudowire& pw, const ObservedSession& s,
+                                     const ObservedTunnel& t, bool tunnel_programmed);
 
 // The plan. Order: data plane removals (sessions, then tunnels), CDNs, StopCCNs, data plane
 // programming (tunnels, then sessions), SCCRQs, ICRQs.

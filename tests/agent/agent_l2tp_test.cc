@@ -147,6 +147,44 @@ TEST_F(AgentL2tpTest, EachDirectionAsItsReceiverAskedWhenTheNoSublayerEndRespond
   ExpectEachDirectionAsItsReceiverAsked(*this, *a_, *b_, /*a_initiates=*/false, port_);
 }
 
+// RFC 3931 §7.3: the ICRQ sender may send data once it has sent its ICCN, which it does on
+// receiving our ICRP. So by the time the initiator A's session is established (ICRP in,
+// ICCN out), both data planes must hold it: checked after every loop round, 20 sessions.
+// Before, each end programmed its data plane in a reconcile after the fact, and the peer's
+// first frames found no session.
+TEST_F(AgentL2tpTest, BothDataPlanesHoldTheSessionBeforeThePeerMaySend) {
+  std::vector<v1::PseudowireAssignment> pa, pb;
+  for (int i = 0; i < 20; ++i) {
+    const std::string id = "q" + std::to_string(i);
+    pa.push_back(Dynamic("127.0.0.1", "127.0.0.2", port_, v1::INITIATOR, id));
+    pb.push_back(Dynamic("127.0.0.2", "127.0.0.1", port_, v1::RESPONDER, id));
+  }
+  Desire(*a_, 1, pa);
+  Desire(*b_, 1, pb);
+  auto holds = [](Side& s, uint32_t local_session_id) {
+    const auto snap = s.dp.List();
+    for (const auto& c : snap->sessions) {
+      if (c.local_session_id == local_session_id) return true;
+    }
+    return false;
+  };
+  int established = 0, missing_a = 0, missing_b = 0;
+  auto deadline = base::MonotonicNow() + std::chrono::seconds(10);
+  while (established < 20 && base::MonotonicNow() < deadline) {
+    loop_->RunOnce(std::chrono::milliseconds(20));
+    established = 0;
+    for (const auto& [name, s] : a_->cp->sessions()) {
+      if (s.state != LinkState::kEstablished) continue;
+      ++established;
+      missing_a += holds(*a_, s.local_session_id) ? 0 : 1;
+      missing_b += holds(*b_, s.peer_session_id) ? 0 : 1;
+    }
+  }
+  EXPECT_EQ(established, 20);
+  EXPECT_EQ(missing_a, 0) << "A sent ICCNs before its data plane had the session";
+  EXPECT_EQ(missing_b, 0) << "B sent ICRPs before its data plane had the session";
+}
+
 // A data packet (T=0, RFC 3931 §4.1.2.1) from an address the agent has no tunnel with reaches
 // its listening socket: it is dropped, and now counted as for an unknown session, in the
 // metric the data plane's own unknown-session drops go to.
@@ -238,6 +276,12 @@ TEST_F(AgentL2tpTest, ClassSecretAuthenticatesBothEnds) {
       [&] { return a_->dp.List()->sessions.size() == 1 && b_->dp.List()->sessions.size() == 1; }));
   EXPECT_EQ(a_->cp->stats().auth_failures, 0u);
   EXPECT_EQ(b_->cp->stats().auth_failures, 0u);
+  // The responder's data plane holds the session from its ICRP on; the initiator's Circuit
+  // Status comes with the ICCN.
+  ASSERT_TRUE(RunUntil([&] {
+    auto s = b_->cp->sessions().find("pseudowires/p1");
+    return s != b_->cp->sessions().end() && s->second.state == LinkState::kEstablished;
+  }));
   auto st = b_->agent->BuildStatusReport(true);
   ASSERT_EQ(st.pseudowires_size(), 1);
   EXPECT_TRUE(st.pseudowires(0).status().remote_circuit().active());

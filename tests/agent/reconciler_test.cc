@@ -192,6 +192,21 @@ std::vector<Case> Cases() {
                      {"open-tunnel 10.0.0.1->10.0.0.2/udp:1701"}});
   }
   {
+    // RFC 3931 §7.3.2: the ICRQ sender may send data as soon as it has our ICRP. A responder
+    // session whose parameters are negotiated is programmed while still connecting.
+    ObservedState o;
+    o.tunnels[9] = Tunnel(9, {"10.0.0.1", "10.0.0.2", dataplane::Encap::kUdp, 1701, "", false},
+                          LinkState::kEstablished, /*peer=*/true);
+    o.sessions[r1.name] = Session(r1, 9, 77, LinkState::kConnecting);
+    cases.push_back(
+        {"ConnectingSessionNotProgrammedBeforeNegotiation", Desire({r1}), o, {"program-tunnel"}});
+    o.sessions[r1.name].negotiated = true;
+    cases.push_back({"NegotiatedSessionProgrammedBeforeTheIccn",
+                     Desire({r1}),
+                     o,
+                     {"program-tunnel", "program-session pseudowires/r1"}});
+  }
+  {
     ObservedState o;
     dataplane::TunnelConfig stray;
     stray.local_tunnel_id = 4242;
@@ -237,6 +252,24 @@ TEST(SessionConfigForTest, EachDirectionGetsWhatItsReceiverAskedFor) {
   o.dataplane.sessions[0].tx_sublayer = dataplane::Sublayer::kNone;
   EXPECT_THAT(PlanStrings(Desire({pw}), o),
               ::testing::ElementsAre("remove-session 7/55", "program-session pseudowires/d1"));
+}
+
+// What the agent programs at once when a session is negotiated (before its ICRP or ICCN is
+// sent): the tunnel unless the data plane has it, then the session; nothing before that.
+TEST(PlanEarlySessionTest, ProgramsTunnelAndSessionOnlyOnceNegotiated) {
+  auto r1 = DynamicPw("pseudowires/r1", PwRole::kResponder);
+  ObservedTunnel t = Tunnel(9, r1.tunnel, LinkState::kEstablished, /*peer=*/true);
+  ObservedSession s = Session(r1, 9, 77, LinkState::kConnecting);
+  EXPECT_TRUE(PlanEarlySession(r1, s, t, false).empty());
+  s.negotiated = true;
+  auto plan = PlanEarlySession(r1, s, t, false);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<action::ProgramTunnel>(plan[0]));
+  EXPECT_TRUE(std::holds_alternative<action::ProgramSession>(plan[1]));
+  EXPECT_EQ(PlanEarlySession(r1, s, t, true).size(), 1u);
+  auto other = r1;
+  other.cookie_length = 8;  // desired changed since: the session is closed, not programmed
+  EXPECT_TRUE(PlanEarlySession(other, s, t, true).empty());
 }
 
 }  // namespace
