@@ -2,6 +2,9 @@
 # pwire-agent benchmark (run through tests/bench/run.sh agent, on the optimized build/):
 #   agent_setups_per_s, agent_bytes_per_session: build/bin/agent_bench (two agents on
 #     loopback in one process, fake data plane, 10,000 sessions on one control connection)
+#   first_frame_after_iccn_drops: build/bin/first_frame_bench (a real agent, userspace data
+#     plane, in its own network namespace; a bare engine as the peer opens 100 sessions and
+#     sends one frame on each right after its ICCN; target 0)
 #   apply_1000_to_up_s: a real pwire-server and two pwire-agents (userspace data plane) in
 #     network namespaces; from `pwctl apply` of 1,000 pseudowires to all of them UP.
 # Needs root (namespaces). PWIRE_BENCH_APPLY_N changes the 1,000.
@@ -26,6 +29,7 @@ echo "agent_bytes_per_session: $(median "${bytes[@]}") bytes (median of $RUNS ru
   "heap in use per established session end: agent, control plane, engine, fake data plane" \
   "records; no kernel state)"
 grep '^agent_bench_tunnels:' <<<"$out"
+"$BUILD/bin/first_frame_bench" 100 || exit 1
 
 LAB_NAME=agent-bench
 source "$ROOT/tests/integration/lab_lib.sh"
