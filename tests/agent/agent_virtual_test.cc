@@ -98,5 +98,34 @@ TEST_F(AgentVirtualTest, ExternalPeersComeUpOnVirtualTime) {
   EXPECT_EQ(sa.peer_session_id, sb.local_session_id);
 }
 
+// RFC 3931 §5.4.4: a receiver of a non-zero L2-Specific Sublayer AVP MUST include that
+// sublayer in its outgoing data (none without the AVP) and sequence it when the Data
+// Sequencing AVP asks; §4.6: the numbers ride in that sublayer. a asks for no sublayer
+// (Cisco's default); b, by its external_peers entry, for the default sublayer and sequencing.
+// In both roles each data plane sends what the other asked for and expects what it asked for.
+TEST_F(AgentVirtualTest, EachDirectionCarriesWhatItsReceiverAskedForInBothRoles) {
+  for (bool a_initiates : {true, false}) {
+    SCOPED_TRACE(a_initiates ? "a initiates" : "b initiates");
+    const std::string net = a_initiates ? "10.0.1." : "10.0.2.";
+    ExternalPeer pa = Peer("x", net + "2", a_initiates, "x");
+    pa.default_sublayer = false;
+    ExternalPeer pb = Peer("x", net + "1", !a_initiates, "x");
+    pb.data_sequencing = true;
+    Side& a = Add(Serverless("a", net + "1", {pa}));
+    Side& b = Add(Serverless("b", net + "2", {pb}));
+    ASSERT_TRUE(Run([&] { return a.DataplaneSessions() == 1 && b.DataplaneSessions() == 1; }));
+    const auto sa = a.dp.List()->sessions[0];
+    const auto sb = b.dp.List()->sessions[0];
+    EXPECT_EQ(sa.tx_sublayer, dataplane::Sublayer::kDefault) << sa.DebugString();
+    EXPECT_TRUE(sa.send_seq) << sa.DebugString();
+    EXPECT_EQ(sa.rx_sublayer, dataplane::Sublayer::kNone) << sa.DebugString();
+    EXPECT_FALSE(sa.recv_seq) << sa.DebugString();
+    EXPECT_EQ(sb.tx_sublayer, dataplane::Sublayer::kNone) << sb.DebugString();
+    EXPECT_FALSE(sb.send_seq) << sb.DebugString();
+    EXPECT_EQ(sb.rx_sublayer, dataplane::Sublayer::kDefault) << sb.DebugString();
+    EXPECT_TRUE(sb.recv_seq) << sb.DebugString();
+  }
+}
+
 }  // namespace
 }  // namespace pwire::agent
