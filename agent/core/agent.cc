@@ -21,6 +21,8 @@ constexpr milliseconds kMinReconcileGap{20};
 constexpr milliseconds kApplySlice{20};
 constexpr milliseconds kReportDelay{100};  // status changes coalesce, then go within 1 s
 constexpr char kVersion[] = "0.1.0";
+// StopCCN result when the agent stops (RFC 3931 §5.4.2): requester is being shut down.
+constexpr uint16_t kStopResult = 6;
 
 v1::PseudowireSpec::Type ToProtoType(dataplane::PwType t) {
   switch (t) {
@@ -96,17 +98,6 @@ bool IsDataplaneAction(const Action& a) {
          std::holds_alternative<action::RemoveTunnel>(a);
 }
 
-uint32_t RouterIdFrom(const std::vector<std::string>& underlay) {
-  for (const auto& u : underlay) {
-    auto a = dataplane::IpAddress::Parse(u);
-    if (a.ok() && a->is_v4()) {
-      return uint32_t{a->bytes[0]} << 24 | uint32_t{a->bytes[1]} << 16 |
-             uint32_t{a->bytes[2]} << 8 | a->bytes[3];
-    }
-  }
-  return 0;
-}
-
 }  // namespace
 
 absl::StatusOr<DesiredPseudowire> FromLocal(const LocalPseudowire& l,
@@ -178,29 +169,40 @@ Agent::~Agent() {
   if (periodic_) loop_.Cancel(periodic_);
   if (retry_timer_) loop_.Cancel(retry_timer_);
   if (counters_timer_) loop_.Cancel(counters_timer_);
+  if (stop_timer_) loop_.Cancel(stop_timer_);
 }
 
-absl::Status Agent::Start() {
-  for (const auto& l : config_.local_pseudowires) {
-    auto pw = FromLocal(l, config_.underlay.empty() ? "" : config_.underlay.front());
+absl::StatusOr<std::map<std::string, DesiredPseudowire>> LocalPseudowires(
+    const AgentConfig& config) {
+  std::map<std::string, DesiredPseudowire> local;
+  const std::string default_local = config.underlay.empty() ? "" : config.underlay.front();
+  for (const auto& l : config.local_pseudowires) {
+    auto pw = FromLocal(l, default_local);
     if (!pw.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("local_pseudowires '", l.name, "': ", pw.status().message()));
     }
-    local_[pw->name] = std::move(*pw);
+    local[pw->name] = std::move(*pw);
   }
-  for (const auto& e : config_.external_peers) {
-    auto pw = FromExternal(e, config_.underlay.empty() ? "" : config_.underlay.front());
+  for (const auto& e : config.external_peers) {
+    auto pw = FromExternal(e, default_local);
     if (!pw.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("external_peers '", e.name, "': ", pw.status().message()));
     }
-    if (local_.contains(pw->name)) {
+    if (local.contains(pw->name)) {
       return absl::InvalidArgumentError(
           absl::StrCat("external_peers '", e.name, "': the name is taken by a local pseudowire"));
     }
-    local_[pw->name] = std::move(*pw);
+    local[pw->name] = std::move(*pw);
   }
+  return local;
+}
+
+absl::Status Agent::Start() {
+  auto local = LocalPseudowires(config_);
+  if (!local.ok()) return local.status();
+  local_ = std::move(*local);
   // With no server, the configuration file is the whole desired state: what it does not
   // hold (a dynamic session the peer closed) is removed.
   if (config_.server == "none") have_server_state_ = true;
@@ -225,6 +227,56 @@ absl::Status Agent::Start() {
   return absl::OkStatus();
 }
 
+absl::Status Agent::Reload(const AgentConfig& config) {
+  auto local = LocalPseudowires(config);
+  if (!local.ok()) return local.status();
+  size_t added = 0, removed = 0;
+  for (const auto& [name, pw] : *local) added += !local_.contains(name);
+  for (const auto& [name, pw] : local_) removed += !local->contains(name);
+  // The server's part of the desired state stays; the file's part is replaced. The reconciler
+  // applies the difference: a removed dynamic entry's session gets a CDN and its control
+  // connection, once it carries nothing desired, a StopCCN (RFC 3931 §7.2); what is unchanged
+  // is left alone.
+  DesiredSnapshot from_server = std::move(desired_);
+  for (const auto& [name, pw] : local_) from_server.pseudowires.erase(name);
+  local_ = std::move(*local);
+  config_.local_pseudowires = config.local_pseudowires;
+  config_.external_peers = config.external_peers;
+  spdlog::info("reload: {} local pseudowires ({} added, {} removed)", local_.size(), added,
+               removed);
+  RebuildDesired(std::move(from_server));
+  Reconcile();
+  return absl::OkStatus();
+}
+
+void Agent::Stop(base::Duration timeout, std::function<void()> done) {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto* t : {&periodic_, &retry_timer_, &counters_timer_}) {
+    if (*t) loop_.Cancel(*t);
+    *t = 0;
+  }
+  auto once = std::make_shared<std::function<void()>>(std::move(done));
+  auto finish = [once] {
+    if (*once) std::exchange(*once, nullptr)();
+  };
+  if (!config_.stop_teardown) {
+    spdlog::info("stopping: control connections left to the peers (stop_teardown: false)");
+    loop_.Post(Guarded(finish));
+    return;
+  }
+  stop_timer_ = loop_.ScheduleAt(loop_.Now() + timeout, Guarded([this, finish] {
+                                   stop_timer_ = 0;
+                                   spdlog::warn("stopping: not every StopCCN acknowledged");
+                                   finish();
+                                 }));
+  cp_.Shutdown(kStopResult, Guarded([this, finish] {
+                 if (stop_timer_) loop_.Cancel(stop_timer_);
+                 stop_timer_ = 0;
+                 finish();
+               }));
+}
+
 void Agent::RebuildDesired(DesiredSnapshot from_server) {
   desired_ = std::move(from_server);  // One copy of the desired state, not two.
   for (const auto& [name, pw] : local_) desired_.pseudowires[name] = pw;
@@ -246,7 +298,7 @@ v1::Hello Agent::MakeHello() const {
   h.set_hostname(host);
   for (const auto& u : config_.underlay) h.add_underlay_addresses(u);
   h.set_software_version(kVersion);
-  h.set_router_id(RouterIdFrom(config_.underlay));
+  h.set_router_id(LocalRouterId(config_));
   h.set_applied_version(applied_version_);
   auto caps = dp_.GetCapabilities();
   auto* c = h.mutable_capabilities();
@@ -340,6 +392,7 @@ void Agent::ContinueReconcile() {
 }
 
 std::vector<AppliedAction> Agent::Reconcile() {
+  if (stopping_) return {};  // Stop() closed everything: nothing is opened again.
   last_reconcile_ = loop_.Now();
   bool yielded = false;
   bool dp_changed = true;  // `listed` is older than the data plane

@@ -40,6 +40,19 @@ class Agent {
   // plane already holds) and starts the periodic reconcile.
   absl::Status Start();
 
+  // Loop thread. The configuration file again (SIGHUP): its local_pseudowires and
+  // external_peers replace the ones loaded; the difference is applied (new entries come up,
+  // removed ones are closed: CDN, and StopCCN for a control connection left with nothing
+  // desired; unchanged ones are left alone). Other fields need a restart. On an error
+  // nothing changes.
+  absl::Status Reload(const AgentConfig& config);
+  // Loop thread. Stops for good (SIGTERM): no more reconciles; with stop_teardown, a StopCCN
+  // (result 6, RFC 3931 §5.4.2) on every control connection (§7.2: on local termination the
+  // originator MUST send one), then `done` once each is acknowledged or after `timeout`.
+  // Without stop_teardown `done` runs at once. The data plane is left as it is: a static
+  // tunnel stays for the next start to adopt; a managed one goes with its socket.
+  void Stop(base::Duration timeout, std::function<void()> done);
+
   // Thread-safe: the Hello for the next dial.
   v1::Hello MakeHello() const;
 
@@ -130,12 +143,17 @@ class Agent {
   Dispatcher::TimerId periodic_ = 0;
   Dispatcher::TimerId counters_timer_ = 0;
   Dispatcher::TimerId retry_timer_ = 0;
+  Dispatcher::TimerId stop_timer_ = 0;
+  bool stopping_ = false;
   std::chrono::milliseconds report_interval_{10000};
   uint64_t actions_ok_ = 0;
   uint64_t actions_failed_ = 0;
   uint64_t desired_nacks_ = 0;
 };
 
+// The configuration file's pseudowires (local_pseudowires, external_peers) by name.
+absl::StatusOr<std::map<std::string, DesiredPseudowire>> LocalPseudowires(
+    const AgentConfig& config);
 // A locally configured static pseudowire as the reconciler sees it.
 absl::StatusOr<DesiredPseudowire> FromLocal(const LocalPseudowire& pw,
                                             const std::string& default_local);

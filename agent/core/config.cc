@@ -62,24 +62,6 @@ absl::Status LoadLocalPseudowire(const YAML::Node& n, size_t index, LocalPseudow
   return absl::OkStatus();
 }
 
-// A Router ID (RFC 3931 §5.4.3, 32 bits): dotted quad, as routers show it, or a number.
-absl::StatusOr<uint32_t> ParseRouterId(const std::string& text) {
-  uint32_t id = 0;
-  in_addr a{};
-  if (text.find('.') != std::string::npos) {
-    if (inet_pton(AF_INET, text.c_str(), &a) != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("router_id: '", text, "' is not a dotted quad (a.b.c.d) or a number"));
-    }
-    id = ntohl(a.s_addr);
-  } else if (!absl::SimpleAtoi(text, &id)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("router_id: '", text, "' is not a dotted quad (a.b.c.d) or a number"));
-  }
-  if (id == 0) return absl::InvalidArgumentError("router_id: 0 is no Router ID (leave it out)");
-  return id;
-}
-
 absl::Status LoadExternalPeer(const YAML::Node& n, size_t index, ExternalPeer& pw) {
   auto where = absl::StrCat("config: external_peers[", index, "]");
   if (!n.IsMap()) return absl::InvalidArgumentError(where + ": expected a mapping");
@@ -179,6 +161,36 @@ absl::Status ValidateExternalPeer(const ExternalPeer& pw, size_t index) {
 
 }  // namespace
 
+// A Router ID (RFC 3931 §5.4.3, 32 bits): dotted quad, as routers show it, or a number.
+absl::StatusOr<uint32_t> ParseRouterId(const std::string& text) {
+  uint32_t id = 0;
+  in_addr a{};
+  if (text.find('.') != std::string::npos) {
+    if (inet_pton(AF_INET, text.c_str(), &a) != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("router_id: '", text, "' is not a dotted quad (a.b.c.d) or a number"));
+    }
+    id = ntohl(a.s_addr);
+  } else if (!absl::SimpleAtoi(text, &id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("router_id: '", text, "' is not a dotted quad (a.b.c.d) or a number"));
+  }
+  if (id == 0) return absl::InvalidArgumentError("router_id: 0 is no Router ID (leave it out)");
+  return id;
+}
+
+uint32_t LocalRouterId(const AgentConfig& cfg) {
+  if (cfg.router_id != 0) return cfg.router_id;
+  for (const auto& u : cfg.underlay) {
+    in_addr a{};
+    if (inet_pton(AF_INET, u.c_str(), &a) == 1 && a.s_addr != 0) return ntohl(a.s_addr);
+  }
+  // IPv6 only: FNV-1a of the agent id (the same id, the same Router ID after a restart).
+  uint32_t h = 2166136261u;
+  for (unsigned char c : cfg.agent_id) h = (h ^ c) * 16777619u;
+  return h != 0 ? h : 1;
+}
+
 absl::StatusOr<DataplaneMode> ParseDataplaneMode(std::string_view s) {
   if (s == "auto") return DataplaneMode::kAuto;
   if (s == "kernel") return DataplaneMode::kKernel;
@@ -215,7 +227,8 @@ absl::Status LoadAgentConfigYaml(std::string_view yaml_text, AgentConfig& cfg) {
                                  "underlay",       "l2tp_port",         "dataplane",
                                  "metrics_listen", "log_level",         "log_format",
                                  "state_dir",      "status_interval_s", "local_pseudowires",
-                                 "external_peers"};
+                                 "external_peers", "router_id",         "stop_teardown",
+                                 "stop_timeout_ms"};
   for (const auto& kv : root) {
     auto key = kv.first.as<std::string>();
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
@@ -229,8 +242,17 @@ absl::Status LoadAgentConfigYaml(std::string_view yaml_text, AgentConfig& cfg) {
                  Get(root, "dataplane", dp), Get(root, "metrics_listen", cfg.metrics_listen),
                  Get(root, "log_level", cfg.log_level), Get(root, "log_format", cfg.log_format),
                  Get(root, "state_dir", cfg.state_dir),
-                 Get(root, "status_interval_s", cfg.status_interval_s)}) {
+                 Get(root, "status_interval_s", cfg.status_interval_s),
+                 Get(root, "stop_teardown", cfg.stop_teardown),
+                 Get(root, "stop_timeout_ms", cfg.stop_timeout_ms)}) {
     if (!s.ok()) return s;
+  }
+  if (std::string rid; root["router_id"]) {
+    if (auto s = Get(root, "router_id", rid); !s.ok()) return s;
+    auto id = ParseRouterId(rid);
+    if (!id.ok())
+      return absl::InvalidArgumentError(absl::StrCat("config: ", id.status().message()));
+    cfg.router_id = *id;
   }
   if (port <= 0 || port > 65535) return absl::InvalidArgumentError("config: l2tp_port: range");
   cfg.l2tp_port = static_cast<uint16_t>(port);
@@ -280,6 +302,9 @@ absl::Status ValidateAgentConfig(const AgentConfig& cfg) {
   }
   if (cfg.status_interval_s <= 0) {
     return absl::InvalidArgumentError("status_interval_s: must be positive");
+  }
+  if (cfg.stop_timeout_ms < 0 || cfg.stop_timeout_ms > 60000) {
+    return absl::InvalidArgumentError("stop_timeout_ms: 0 to 60000");
   }
   for (size_t i = 0; i < cfg.local_pseudowires.size(); ++i) {
     const auto& pw = cfg.local_pseudowires[i];
@@ -333,6 +358,12 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(int argc, const char* const* argv) 
   app.add_option("--log-format", cfg.log_format, "text or json");
   app.add_option("--state-dir", cfg.state_dir, "directory for the agent's state");
   app.add_option("--status-interval", cfg.status_interval_s, "seconds between counter reports");
+  std::string router_id;
+  app.add_option("--router-id", router_id, "our Router ID (a.b.c.d or a number; RFC 3931 §5.4.3)");
+  app.add_option("--stop-teardown", cfg.stop_teardown,
+                 "on SIGTERM/SIGINT send StopCCN to every peer before exit (true or false)");
+  app.add_option("--stop-timeout-ms", cfg.stop_timeout_ms,
+                 "longest wait for the StopCCNs' acknowledgements on stop");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -343,6 +374,11 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(int argc, const char* const* argv) 
   auto mode = ParseDataplaneMode(dp);
   if (!mode.ok()) return mode.status();
   cfg.dataplane = *mode;
+  if (!router_id.empty()) {
+    auto id = ParseRouterId(router_id);
+    if (!id.ok()) return id.status();
+    cfg.router_id = *id;
+  }
   if (auto s = ValidateAgentConfig(cfg); !s.ok()) return s;
   return cfg;
 }

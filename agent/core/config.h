@@ -77,7 +77,21 @@ struct AgentConfig {
   int status_interval_s = 10;  // Periodic counters to the server.
   std::vector<LocalPseudowire> local_pseudowires;
   std::vector<ExternalPeer> external_peers;
+  // Our Router ID AVP (RFC 3931 §5.4.3: unique per LCCE); 0: derived (LocalRouterId).
+  uint32_t router_id = 0;
+  // On SIGTERM or SIGINT: a StopCCN on every control connection (RFC 3931 §7.2, local
+  // termination), then exit once each is acknowledged or after stop_timeout_ms. false:
+  // exit at once and leave the peers' sessions to their keepalive (or to our restart).
+  bool stop_teardown = true;
+  int stop_timeout_ms = 2000;
 };
+
+// The Router ID this agent presents (RFC 3931 §5.4.3, never 0): router_id when configured,
+// else the first IPv4 underlay address, else (IPv6 only) a non-zero hash of agent_id,
+// stable across restarts.
+uint32_t LocalRouterId(const AgentConfig& cfg);
+// A Router ID as routers show it (a.b.c.d) or a number; 0 is refused.
+absl::StatusOr<uint32_t> ParseRouterId(const std::string& text);
 
 // Parses argv (and the YAML file named by --config, if any). On --help, returns
 // absl::CancelledError with the help text as message.

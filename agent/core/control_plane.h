@@ -66,6 +66,12 @@ class ControlPlane {
   virtual std::optional<base::Instant> RetryAt(const std::string& /*key*/) const {
     return std::nullopt;
   }
+  // The agent is stopping (RFC 3931 §7.2, local termination: "the originator MUST send a
+  // StopCCN"): closes every control connection with a StopCCN of `result` (§5.4.2: 6,
+  // requester is being shut down), which clears their sessions too (§6.4), answers no new
+  // SCCRQ, and calls `done` once every StopCCN is acknowledged or its connection is gone
+  // (§4.2). Without control connections `done` runs at once (posted).
+  virtual void Shutdown(uint16_t /*result*/, std::function<void()> done) { done(); }
 };
 
 // For tests of static pseudowires: every dynamic action fails with UNIMPLEMENTED, and tunnel

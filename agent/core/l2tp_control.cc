@@ -82,7 +82,10 @@ absl::StatusOr<L2tpControlPlane::Endpoint*> L2tpControlPlane::EndpointFor(
   ep->socket = std::move(*socket);
   l2tp::EngineConfig ec;
   ec.host_name = config_.agent_id;
-  if (addr->is_v4()) {
+  // RFC 3931 §5.4.3: the Router ID is unique per LCCE and never 0: the configured one, else
+  // this endpoint's IPv4 address, else (IPv6) the agent's derived one.
+  ec.router_id = LocalRouterId(config_);
+  if (addr->is_v4() && config_.router_id == 0) {
     ec.router_id = uint32_t{addr->bytes[0]} << 24 | uint32_t{addr->bytes[1]} << 16 |
                    uint32_t{addr->bytes[2]} << 8 | addr->bytes[3];
   }
@@ -104,6 +107,10 @@ void L2tpControlPlane::OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer,
     // tunnel with, or for a session the data plane lacks. Dropped, but counted.
     ++extra_.data_unknown_session;
     return;
+  }
+  if (auto h = l2tp::ParseControlHeader(bytes, l2tp::Transport::kUdp);
+      stopping_ && h.ok() && h->header.connection_id == 0) {
+    return;  // Stopping: a new SCCRQ (§3.2.1) is left unanswered.
   }
   if (auto h = l2tp::ParseControlHeader(bytes, l2tp::Transport::kUdp);
       h.ok() && h->header.connection_id == 0 && !Expects(peer) && InUnexpectedGrace(peer)) {
@@ -166,6 +173,7 @@ void L2tpControlPlane::Drive(Endpoint& ep) {
     });
   }
   if (changed) Changed();
+  if (on_drained_) CheckDrained();
 }
 
 void L2tpControlPlane::Changed() {
@@ -449,6 +457,32 @@ ControlPlaneStats L2tpControlPlane::stats() const {
     s.retransmissions += ep->engine->retransmissions();
   }
   return s;
+}
+
+void L2tpControlPlane::Shutdown(uint16_t result, std::function<void()> done) {
+  stopping_ = true;
+  std::vector<uint32_t> ids;
+  for (const auto& [id, t] : tunnels_) ids.push_back(id);
+  for (uint32_t id : ids) {
+    Endpoint* ep = EndpointOfTunnel(id);
+    if (ep == nullptr) continue;
+    spdlog::info("l2tp: stopping: StopCCN result {} on control connection {} with {}", result, id,
+                 tunnels_[id].key.peer);
+    draining_.emplace(ep->local, id);
+    CloseTunnelWith(id, result);
+  }
+  on_drained_ = std::move(done);
+  CheckDrained();  // and again after each engine round (Drive)
+}
+
+void L2tpControlPlane::CheckDrained() {
+  std::erase_if(draining_, [&](const auto& d) {
+    auto ep = endpoints_.find(d.first);
+    return ep == endpoints_.end() || !ep->second->engine->ControlConnectionState(d.second);
+  });
+  if (!draining_.empty() || !on_drained_) return;
+  spdlog::info("l2tp: stopping: every StopCCN acknowledged");
+  loop_.Post(Dispatcher::IfAlive(alive_, std::exchange(on_drained_, nullptr)));
 }
 
 void L2tpControlPlane::Failed(const std::string& key) { backoff_.Failed(key, loop_.Now()); }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,6 +58,7 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   ControlPlaneStats stats() const override;
   std::string LastError(const std::string& pw) const override;
   std::optional<base::Instant> RetryAt(const std::string& key) const override;
+  void Shutdown(uint16_t result, std::function<void()> done) override;
 
   // l2tp::SessionPolicy: an ICRQ/OCRQ from a peer.
   l2tp::SessionDecision OnIncomingSession(const l2tp::IncomingSession& request) override;
@@ -116,6 +118,8 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   void CloseSocket(uint32_t tunnel_id);
   absl::Status CloseSessionById(uint32_t tunnel_id, uint32_t session_id);
   void Changed();
+  // While shutting down: calls on_drained_ once no connection in draining_ is left.
+  void CheckDrained();
   // Backoff after a failed SCCRQ or ICRQ (RetryBackoff). Cleared on success.
   void Failed(const std::string& key);
 
@@ -151,6 +155,11 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   std::map<std::string, base::Instant> unexpected_sccrq_;
   // Tunnel key string of the SCCRQs we sent, until established.
   std::map<uint32_t, std::string> opening_;
+  // Shutdown: no SCCRQ is answered; the connections closed whose StopCCN is not yet
+  // acknowledged (endpoint's local address, CCID), and what to call when none is left.
+  bool stopping_ = false;
+  std::set<std::pair<std::string, uint32_t>> draining_;
+  std::function<void()> on_drained_;
 };
 
 }  // namespace pwire::agent

@@ -1,11 +1,13 @@
 // pwire-agent: wiring only. Parses the configuration, starts logging, the data plane, the
 // control plane, the agent on its event loop, the metrics endpoint and the server connection,
-// then runs until SIGINT or SIGTERM.
+// then runs until SIGINT or SIGTERM (the agent stops: StopCCNs, bounded wait; a second one
+// exits at once). SIGHUP reads the configuration file again (Agent::Reload).
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 
 #include "agent/core/agent.h"
 #include "agent/core/config.h"
@@ -33,18 +35,34 @@ int Fail(const absl::Status& s) {
   return 1;
 }
 
-int Run(const AgentConfig& cfg) {
+// SIGHUP: the file again (flags still win); a configuration that does not parse is refused
+// and the running one kept.
+void OnReload(Agent& agent, int argc, const char* const* argv) {
+  auto cfg = ParseAgentConfig(argc, argv);
+  absl::Status s = cfg.ok() ? agent.Reload(*cfg) : cfg.status();
+  if (!s.ok()) spdlog::error("SIGHUP: configuration not reloaded: {}", s.ToString());
+}
+
+int Run(const AgentConfig& cfg, int argc, const char* const* argv) {
   auto loop = EventLoop::Create();
   if (!loop.ok()) return Fail(loop.status());
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  std::function<void(int)> on_signal;
   (void)(*loop)->AddFd(sfd, EPOLLIN, [&](uint32_t) {
-    spdlog::info("signal received, stopping");
-    (*loop)->Stop();
+    signalfd_siginfo si{};
+    while (read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      if (on_signal) {
+        on_signal(static_cast<int>(si.ssi_signo));
+      } else {
+        (*loop)->Stop();
+      }
+    }
   });
 
   auto dp = MakeDataplane(cfg.dataplane);
@@ -54,6 +72,23 @@ int Run(const AgentConfig& cfg) {
   if (!cp.ok()) return Fail(cp.status());
   Agent agent(**loop, cfg, **dp, **cp);
   if (auto s = agent.Start(); !s.ok()) return Fail(s);
+  bool stopping = false;
+  on_signal = [&](int signo) {
+    if (signo == SIGHUP) {
+      spdlog::info("SIGHUP: reloading {}", cfg.config_file.empty() ? "(no file)" : cfg.config_file);
+      OnReload(agent, argc, argv);
+      return;
+    }
+    if (stopping) {
+      spdlog::info("signal {} again: exiting now", signo);
+      (*loop)->Stop();
+      return;
+    }
+    stopping = true;
+    spdlog::info("signal {} received, stopping", signo);
+    NotifyStopping();
+    agent.Stop(std::chrono::milliseconds(cfg.stop_timeout_ms), [&] { (*loop)->Stop(); });
+  };
 
   std::unique_ptr<MetricsServer> metrics;
   if (!cfg.metrics_listen.empty()) {
@@ -82,7 +117,7 @@ int Run(const AgentConfig& cfg) {
                cfg.underlay.front());
   NotifyReady();
   (*loop)->Run();
-  NotifyStopping();
+  if (!stopping) NotifyStopping();
   conn.Stop();
   metrics.reset();
   close(sfd);
@@ -107,5 +142,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pwire-agent: %s\n", std::string(s.message()).c_str());
     return 2;
   }
-  return Run(*cfg);
+  return Run(*cfg, argc, argv);
 }

@@ -216,6 +216,49 @@ TEST(ConfigTest, ExternalPeersSharingAnAddressMustAgreeOnTheirConnection) {
   }
 }
 
+// RFC 3931 §5.4.3: our Router ID, unique per LCCE and never 0: configured (file or flag,
+// dotted or a number), else the first IPv4 underlay address, else a hash of the agent id.
+TEST(ConfigTest, RouterIdConfiguredOrDerivedNeverZero) {
+  AgentConfig cfg;
+  ASSERT_TRUE(LoadAgentConfigYaml("router_id: 10.1.2.3\n", cfg).ok());
+  EXPECT_EQ(cfg.router_id, 0x0a010203u);
+  EXPECT_EQ(LocalRouterId(cfg), 0x0a010203u);
+  auto flag = Parse({"--agent-id", "a", "--underlay", "fd00::1", "--router-id", "7"});
+  ASSERT_TRUE(flag.ok()) << flag.status();
+  EXPECT_EQ(flag->router_id, 7u);
+  auto zero = Parse({"--agent-id", "a", "--underlay", "fd00::1", "--router-id", "0"});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("router_id"), std::string::npos);
+
+  AgentConfig v4;
+  v4.agent_id = "a";
+  v4.underlay = {"fd00::1", "192.0.2.7"};
+  EXPECT_EQ(LocalRouterId(v4), 0xc0000207u);
+  AgentConfig v6a;
+  v6a.agent_id = "site-a";
+  v6a.underlay = {"fd00::1"};
+  AgentConfig v6b = v6a;
+  v6b.agent_id = "site-b";
+  EXPECT_NE(LocalRouterId(v6a), 0u);
+  EXPECT_NE(LocalRouterId(v6b), 0u);
+  EXPECT_NE(LocalRouterId(v6a), LocalRouterId(v6b));
+  EXPECT_EQ(LocalRouterId(v6a), LocalRouterId(AgentConfig(v6a)));  // stable: no randomness
+}
+
+TEST(ConfigTest, StopSettingsParsedAndBounded) {
+  AgentConfig cfg;
+  cfg.agent_id = "a";
+  cfg.underlay = {"10.0.0.1"};
+  EXPECT_TRUE(cfg.stop_teardown);
+  ASSERT_TRUE(LoadAgentConfigYaml("stop_teardown: false\nstop_timeout_ms: 500\n", cfg).ok());
+  EXPECT_FALSE(cfg.stop_teardown);
+  EXPECT_EQ(cfg.stop_timeout_ms, 500);
+  cfg.stop_timeout_ms = -1;
+  auto s = ValidateAgentConfig(cfg);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("stop_timeout_ms"), std::string::npos);
+}
+
 TEST(ConfigTest, NotYamlRefused) {
   AgentConfig cfg;
   EXPECT_FALSE(LoadAgentConfigYaml("agent_id: [unclosed\n", cfg).ok());
