@@ -299,6 +299,54 @@ YAML
   LAB_PID[b]=$!
 }
 
+# lab_start_serverless_agent SITE < YAML: a pwire-agent with no server at SITE, its fixed part
+# here (agent_id SITE), its pseudowires and other fields from stdin (kept in SITE.yaml, so
+# that a scenario may change it and send SIGHUP).
+lab_start_serverless_agent() {
+  local site=$1 addr=${LAB_ADDR[$1]}
+  {
+    printf 'agent_id: %s\nserver: none\nunderlay: [%s]\ndataplane: %s\nmetrics_listen: "%s:9102"\n' \
+      "$site" "$addr" "${LAB_DATAPLANE:-userspace}" "$addr"
+    cat
+  } >"$LAB_DIR/$site.yaml"
+  ip netns exec "$P-$site" "$LAB_BUILD/bin/pwire-agent" --config "$LAB_DIR/$site.yaml" \
+    --state-dir "$LAB_DIR/state-$site" >>"$LAB_DIR/agent-$site.log" 2>&1 &
+  LAB_PID[$site]=$!
+}
+
+# tshark on the underlay bridge (L2TP's UDP port) into $LAB_DIR/underlay.pcap, until
+# lab_stop_capture; lab_tshark reads it (with the arguments given), lab_tshark_clean checks
+# that tshark found nothing malformed in it.
+LAB_CAPTURE_PID=""
+lab_capture_underlay() {
+  command -v tshark >/dev/null || lab_fail "tshark is not installed"
+  ip netns exec "$P-ul" tshark -q -n -i br0 -f "udp port 1701" -w "$LAB_DIR/underlay.pcap" \
+    >>"$LAB_DIR/tshark.log" 2>&1 &
+  LAB_CAPTURE_PID=$!
+  LAB_PID[tshark]=$LAB_CAPTURE_PID
+  lab_wait 10 "tshark capturing" grep -q "Capturing on" "$LAB_DIR/tshark.log" ||
+    lab_fail "tshark did not start"
+}
+lab_stop_capture() {
+  [ -n "$LAB_CAPTURE_PID" ] || return 0
+  kill -INT "$LAB_CAPTURE_PID" 2>/dev/null
+  wait "$LAB_CAPTURE_PID" 2>/dev/null
+  LAB_CAPTURE_PID=""
+  LAB_PID[tshark]=""
+}
+lab_tshark() { tshark -n -r "$LAB_DIR/underlay.pcap" "$@" 2>/dev/null; }
+# Waits until the capture (as written so far) holds a packet matching FILTER: dumpcap writes
+# behind the wire, so a scenario waits for what it will judge before lab_stop_capture.
+lab_capture_has() { [ -n "$(lab_tshark -Y "$1" -c 100000 | head -1)" ]; }
+lab_wait_capture() {  # SECS FILTER
+  lab_wait "$1" "a packet matching '$2' in the capture" lab_capture_has "$2"
+}
+lab_tshark_clean() {
+  local bad
+  bad=$(lab_tshark -Y '_ws.malformed || _ws.expert.severity >= "error"' | grep -c .)
+  [ "$bad" = 0 ] || { lab_tshark -Y '_ws.malformed || _ws.expert.severity >= "error"' | head; return 1; }
+}
+
 # Applies one Ethernet pseudowire NAME between a and b on customer port cust0 (class lines as
 # lab_yaml_class takes them), then waits for it to be UP and for a ping to cross it.
 lab_pw_up() {  # NAME [CLASS_LINE...]
