@@ -37,8 +37,6 @@ lab_kill_agent a TERM
 took=$(($(lab_now_ms) - t0))
 lab_log "agent a exited $took ms after SIGTERM"
 [ "$took" -lt 3000 ] || lab_fail "agent a took $took ms to exit (bound 3000 ms)"
-grep -q "every StopCCN acknowledged" "$LAB_DIR/agent-a.log" ||
-  lab_fail "agent a did not see its StopCCN acknowledged"
 # HELLO every 30 s: without the StopCCN the router would keep the session for a minute.
 lab_wait 2 "the router's session gone" eval '! ip -n "$P-b" link show pw-dyn' ||
   lab_fail "the router kept its session after a's SIGTERM"
@@ -52,4 +50,6 @@ lab_log "StopCCNs on the wire: ${stops:-none}"
 [ "$(printf '%s' "$stops" | tr '\t' ' ')" = "10.77.0.1 6" ] ||
   lab_fail "expected a StopCCN from 10.77.0.1 with result 6 (RFC 3931 §5.4.2): $stops"
 lab_tshark_clean || lab_fail "tshark found malformed packets"
+grep -q "every StopCCN acknowledged" "$LAB_DIR/agent-a.log" ||
+  lab_fail "agent a did not see its StopCCN acknowledged"
 lab_pass "SIGTERM: StopCCN result 6 on the wire, acknowledged, the router cleared its session, exit in $took ms"
