@@ -230,6 +230,13 @@ absl::Status Agent::Start() {
 absl::Status Agent::Reload(const AgentConfig& config) {
   auto local = LocalPseudowires(config);
   if (!local.ok()) return local.status();
+  if (config.agent_id != config_.agent_id || config.underlay != config_.underlay ||
+      config.l2tp_port != config_.l2tp_port || config.router_id != config_.router_id ||
+      config.server != config_.server || config.dataplane != config_.dataplane) {
+    spdlog::warn(
+        "reload: agent_id, server, underlay, l2tp_port, router_id and dataplane "
+        "changes need a restart: only the pseudowires are reloaded");
+  }
   size_t added = 0, removed = 0;
   for (const auto& [name, pw] : *local) added += !local_.contains(name);
   for (const auto& [name, pw] : local_) removed += !local->contains(name);

@@ -164,6 +164,27 @@ TEST_F(AgentVirtualTest, StopWithAnUnreachablePeerEndsAtItsBound) {
   EXPECT_FALSE(StopCcnResultsFrom("10.0.0.1").empty());
 }
 
+// While it waits for its StopCCNs' acknowledgements a stopping agent opens nothing new: an
+// SCCRQ from a peer it would otherwise accept is left unanswered (no SCCRP).
+TEST_F(AgentVirtualTest, StoppingAgentAnswersNoNewSccrq) {
+  Side& a = Add(Serverless("a", "10.0.0.1",
+                           {Peer("x", "10.0.0.2", true, "x"), Peer("y", "10.0.0.3", false, "y")}));
+  Side& b = Add(Serverless("b", "10.0.0.2", {Peer("x", "10.0.0.1", false, "x")}));
+  ASSERT_TRUE(Run([&] { return a.DataplaneSessions() == 1 && b.DataplaneSessions() == 1; }));
+  net_.SetDown(VirtualNetwork::Addr(*dataplane::IpAddress::Parse("10.0.0.2"), 0), true);
+  const base::Instant stop_at = d_.Now();
+  bool done = false;
+  a.agent->Stop(seconds(2), [&] { done = true; });
+  Side& c = Add(Serverless("c", "10.0.0.3", {Peer("y", "10.0.0.1", true, "y")}));
+  ASSERT_TRUE(Run([&] { return done; }, seconds(3)));
+  EXPECT_FALSE(ControlMessages(net_.sent(), l2tp::MessageType::kSccrq).empty());
+  for (const auto& [d, m] : ControlMessages(net_.sent(), l2tp::MessageType::kSccrp)) {
+    EXPECT_FALSE(d.at >= stop_at && d.from.ip == dataplane::IpAddress::Parse("10.0.0.1")->bytes)
+        << "a stopping agent answered an SCCRQ";
+  }
+  EXPECT_TRUE(c.cp->sessions().empty());
+}
+
 // stop_teardown: false (an upgrade restart): nothing is sent, the stop ends at once.
 TEST_F(AgentVirtualTest, StopWithoutTeardownSendsNothing) {
   AgentConfig ca = Serverless("a", "10.0.0.1", {Peer("x", "10.0.0.2", true, "x")});
