@@ -236,6 +236,29 @@ TEST_F(AgentVirtualTest, ReloadTearsDownRemovedEntriesLeavesTheOthersAndAddsNewO
   }
 }
 
+// A static pseudowire (local_pseudowires) removed from the file goes from the data plane
+// (there is no control connection to close); the dynamic one beside it stays.
+TEST_F(AgentVirtualTest, ReloadRemovesARemovedStaticPseudowire) {
+  AgentConfig ca = Serverless("a", "10.0.0.1", {Peer("x", "10.0.0.2", true, "x")});
+  LocalPseudowire st;
+  st.name = "st";
+  st.peer_address = "10.0.0.9";
+  st.local_session_id = 7;
+  st.remote_session_id = 8;
+  st.session_ifname = "pw-st";
+  ca.local_pseudowires = {st};
+  Side& a = Add(ca);
+  Side& b = Add(Serverless("b", "10.0.0.2", {Peer("x", "10.0.0.1", false, "x")}));
+  ASSERT_TRUE(Run([&] { return a.DataplaneSessions() == 2 && b.DataplaneSessions() == 1; }));
+  AgentConfig without = ca;
+  without.local_pseudowires.clear();
+  ASSERT_TRUE(a.agent->Reload(without).ok());
+  ASSERT_TRUE(Run([&] { return a.DataplaneSessions() == 1; }));
+  EXPECT_NE(a.dp.List()->sessions[0].local_session_id, 7u);
+  EXPECT_EQ(b.DataplaneSessions(), 1u);
+  EXPECT_TRUE(StopCcnResultsFrom("10.0.0.1").empty());
+}
+
 // A file that does not convert is refused as a whole: nothing changes.
 TEST_F(AgentVirtualTest, ReloadOfABadFileChangesNothing) {
   AgentConfig ca = Serverless("a", "10.0.0.1", {Peer("x", "10.0.0.2", true, "x")});
