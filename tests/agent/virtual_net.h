@@ -140,10 +140,11 @@ class VirtualNetwork final : public DatagramSockets {
       receive = std::move(r);
       drained = std::move(d);
       watched = true;
-      if (!inbox.empty())
+      if (!inbox.empty()) {
         net.d_.Post([this, alive = std::weak_ptr<int>(token)] {
           if (!alive.expired()) Flush();
         });
+      }
       return absl::OkStatus();
     }
     void Unwatch() override { watched = false; }
