@@ -30,11 +30,12 @@ lab_wait 10 "e1 up on the router" ip -n "$P-b" link show pw-e1 || lab_fail "e1 d
 ifindex() { ip -n "$P-$1" -o link show "$2" 2>/dev/null | cut -d: -f1; }
 e1_index=$(ifindex b pw-e1)
 
-hup() {  # waits for the agent to log the reload
+reloads() { grep -c "reload: \|not reloaded" "$LAB_DIR/agent-a.log"; }
+hup() {  # waits for the agent to log the reload (or its refusal)
   local n
-  n=$(grep -c "reload:" "$LAB_DIR/agent-a.log")
+  n=$(reloads)
   kill -HUP "${LAB_PID[a]}"
-  lab_wait 5 "agent a reloaded" eval '[ "$(grep -c "reload:\|not reloaded" "$LAB_DIR/agent-a.log")" -gt "$n" ]' ||
+  lab_wait 5 "agent a reloaded" eval '[ "$(reloads)" -gt "$n" ]' ||
     lab_fail "agent a did not reload on SIGHUP"
 }
 
