@@ -2,6 +2,7 @@
 # Integration: kill -9 of an agent, then a restart: it rebuilds its state from the server and
 # its peer, and the pseudowire converges again (UP on both ends, a ping crosses). Each agent
 # in turn is the one killed, so both the initiator's and the responder's restart are covered.
+# Then a clean stop (SIGTERM: StopCCN) and a restart.
 #   tests/integration/agent_restart.sh BUILD_DIR
 set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh"
@@ -27,4 +28,15 @@ for victim in a b; do
     [ "$n" = 2 ] || lab_fail "site $s has $n pw-r1 interfaces: $(lab_extra_links $s)"
   done
 done
-lab_pass "both agents killed (-9) and restarted in turn; r1 converged each time"
+
+# A clean stop (SIGTERM) tears down instead (StopCCN, RFC 3931 §7.2): b sees its session
+# end at once, not after its HELLOs go unanswered; a restart converges the same way.
+lab_log "SIGTERM agent a"
+lab_kill_agent a TERM
+lab_wait 2 "b's endpoint of r1 down after a's StopCCN" lab_pw_endpoint_is_not r1 b SESSION_ESTABLISHED ||
+  lab_fail "b still established 2 s after a stopped cleanly: $(lab_pw_endpoint_state r1 b)"
+grep -q "StopCCN received" "$LAB_DIR/agent-b.log" || lab_fail "b saw no StopCCN from a"
+lab_start_agent a
+lab_wait 20 "r1 UP again" lab_pw_is r1 UP || lab_fail "r1 not UP after a clean restart of a"
+lab_wait_ping a b 10 || lab_fail "no ping across r1 after a clean restart of a"
+lab_pass "both agents killed (-9) and restarted in turn, then one stopped cleanly (StopCCN) and restarted; r1 converged each time"
