@@ -108,9 +108,9 @@ void L2tpControlPlane::OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer,
     ++extra_.data_unknown_session;
     return;
   }
-  if (auto h = l2tp::ParseControlHeader(bytes, l2tp::Transport::kUdp);
-      stopping_ && h.ok() && h->header.connection_id == 0) {
-    return;  // Stopping: a new SCCRQ (§3.2.1) is left unanswered.
+  if (stopping_) {  // A new SCCRQ (to connection 0, §3.2.1) is left unanswered.
+    auto h = l2tp::ParseControlHeader(bytes, l2tp::Transport::kUdp);
+    if (h.ok() && h->header.connection_id == 0) return;
   }
   if (auto h = l2tp::ParseControlHeader(bytes, l2tp::Transport::kUdp);
       h.ok() && h->header.connection_id == 0 && !Expects(peer) && InUnexpectedGrace(peer)) {

@@ -59,8 +59,8 @@ int Run(const AgentConfig& cfg, int argc, const char* const* argv) {
     while (read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
       if (on_signal) {
         on_signal(static_cast<int>(si.ssi_signo));
-      } else {
-        (*loop)->Stop();
+      } else if (si.ssi_signo != SIGHUP) {
+        (*loop)->Stop();  // not started yet: nothing to tear down
       }
     }
   });
