@@ -27,6 +27,8 @@ lab_log() { printf '[%s %s] %s\n' "$(date +%T.%3N)" "${LAB_NAME:-lab}" "$*"; }
 
 lab_cleanup() {
   local pid
+  # tshark first, with SIGINT: killed with -9 it would leave its dumpcap running.
+  [ -n "${LAB_CAPTURE_PID:-}" ] && lab_stop_capture
   for pid in "${LAB_PID[@]}" $LAB_SERVER_PID; do
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
   done
