@@ -132,7 +132,10 @@ void L2tpControlPlane::OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer,
 void L2tpControlPlane::OnControlFromDataplane(uint32_t tunnel_id, std::vector<uint8_t> packet) {
   auto t = tunnels_.find(tunnel_id);
   Endpoint* ep = EndpointOfTunnel(tunnel_id);
-  if (t == tunnels_.end() || ep == nullptr) return;
+  if (t == tunnels_.end() || ep == nullptr) {
+    OnControlForClosed(tunnel_id, packet);
+    return;
+  }
   auto peer = IpAddress::Parse(t->second.key.peer);
   if (!peer.ok()) return;
   OnDatagram(*ep, ToPeer(*peer, t->second.config.peer_port), packet);
@@ -272,8 +275,34 @@ void L2tpControlPlane::OnConnectionDown(const l2tp::ControlConnectionDown& down)
       it = sessions_.erase(it);
     }
   }
+  if (auto t = tunnels_.find(down.ccid); t != tunnels_.end() && down.replaced_by == 0) {
+    HoldClosed(down.ccid, t->second.key.local, down.peer);
+  }
   tunnels_.erase(down.ccid);
   CloseSocket(down.ccid);
+}
+
+void L2tpControlPlane::HoldClosed(uint32_t ccid, const std::string& local,
+                                  const l2tp::PeerAddress& peer) {
+  if (closed_.size() >= kMaxClosedHeld) {
+    std::erase_if(closed_, [&](const auto& kv) {
+      auto ep = endpoints_.find(kv.second.first);
+      return ep == endpoints_.end() || !ep->second->engine->ControlConnectionState(kv.first);
+    });
+  }
+  if (closed_.size() < kMaxClosedHeld) closed_[ccid] = {local, peer};
+}
+
+void L2tpControlPlane::OnControlForClosed(uint32_t ccid, std::span<const uint8_t> packet) {
+  auto c = closed_.find(ccid);
+  if (c == closed_.end()) return;
+  auto ep = endpoints_.find(c->second.first);
+  if (ep == endpoints_.end() || !ep->second->engine->ControlConnectionState(ccid)) {
+    closed_.erase(c);  // The engine's hold is over: nothing more for it.
+    return;
+  }
+  OnDatagram(*ep->second, c->second.second, packet);
+  Drive(*ep->second);
 }
 
 void L2tpControlPlane::BindSession(const l2tp::SessionInfo& info, LinkState state) {

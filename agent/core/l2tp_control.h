@@ -94,6 +94,12 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   absl::Status WatchSocket(Endpoint& ep, DatagramSocket& socket);
   void OnDatagram(Endpoint& ep, const l2tp::PeerAddress& peer, std::span<const uint8_t> bytes);
   void OnControlFromDataplane(uint32_t tunnel_id, std::vector<uint8_t> packet);
+  // A closed control connection's engine state lives on after the StopCCN (RFC 3931 §4.2:
+  // until it is acknowledged, or the full retransmission interval): what the data plane
+  // reads for it from the tunnel socket (the peer's ACK of our StopCCN, its retransmitted
+  // StopCCN) still reaches the engine.
+  void HoldClosed(uint32_t ccid, const std::string& local, const l2tp::PeerAddress& peer);
+  void OnControlForClosed(uint32_t ccid, std::span<const uint8_t> packet);
   void Drive(Endpoint& ep);
   void HandleEvent(Endpoint& ep, const l2tp::Event& event);
   void OnConnectionUp(Endpoint& ep, const l2tp::ControlConnectionUp& up);
@@ -158,6 +164,9 @@ class L2tpControlPlane final : public ControlPlane, public l2tp::SessionPolicy {
   // Shutdown: no SCCRQ is answered; the connections closed whose StopCCN is not yet
   // acknowledged (endpoint's local address, CCID), and what to call when none is left.
   bool stopping_ = false;
+  // Closed control connections the engine may still hold: CCID -> (endpoint, peer).
+  static constexpr size_t kMaxClosedHeld = 4096;
+  std::map<uint32_t, std::pair<std::string, l2tp::PeerAddress>> closed_;
   std::set<std::pair<std::string, uint32_t>> draining_;
   std::function<void()> on_drained_;
 };

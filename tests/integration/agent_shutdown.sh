@@ -46,9 +46,10 @@ lab_wait_capture 5 'l2tp.avp.message_type == 4' ||
 lab_stop_capture
 stops=$(lab_tshark -Y 'l2tp.avp.message_type == 4' -T fields -e ip.src -e l2tp.result_code)
 lab_log "StopCCNs on the wire: ${stops:-none}"
-[ "$(printf '%s\n' "$stops" | grep -c .)" = 1 ] || lab_fail "expected one StopCCN: $stops"
-[ "$(printf '%s' "$stops" | tr '\t' ' ')" = "10.77.0.1 6" ] ||
-  lab_fail "expected a StopCCN from 10.77.0.1 with result 6 (RFC 3931 §5.4.2): $stops"
+# One StopCCN (a retransmission of it, §4.2, carries the same), from a, result 6.
+[ -n "$stops" ] || lab_fail "no StopCCN on the wire"
+[ "$(printf '%s\n' "$stops" | tr '\t' ' ' | sort -u)" = "10.77.0.1 6" ] ||
+  lab_fail "expected StopCCN from 10.77.0.1 with result 6 only (RFC 3931 §5.4.2): $stops"
 lab_tshark_clean || lab_fail "tshark found malformed packets"
 grep -q "every StopCCN acknowledged" "$LAB_DIR/agent-a.log" ||
   lab_fail "agent a did not see its StopCCN acknowledged"
