@@ -19,6 +19,8 @@ PACKAGES=(
   linux-perf  # profiling the userspace data plane (perf record -g under iperf3)
   # third-party peers and the HA store
   xl2tpd etcd-server etcd-client
+  # the eBPF data plane: its tc programs are built with clang and loaded with libbpf
+  libbpf-dev bpftool
   # kernel lab (qemu with Debian's own L2TP-capable kernel)
   qemu-system-x86 cpio kmod
 )

@@ -152,8 +152,11 @@ absl::StatusOr<DataplaneKind> ParseDataplaneKind(std::string_view name) {
   if (n == "fake") {
     return DataplaneKind::kFake;
   }
+  if (n == "ebpf") {
+    return DataplaneKind::kEbpf;
+  }
   return absl::InvalidArgumentError(absl::StrCat("unknown data plane '", std::string(name),
-                                                 "' (use auto, kernel, userspace or fake)"));
+                                                 "' (use auto, kernel, ebpf, userspace or fake)"));
 }
 
 std::string_view DataplaneKindName(DataplaneKind kind) {
@@ -166,6 +169,8 @@ std::string_view DataplaneKindName(DataplaneKind kind) {
       return "userspace";
     case DataplaneKind::kFake:
       return "fake";
+    case DataplaneKind::kEbpf:
+      return "ebpf";
   }
   return "?";
 }

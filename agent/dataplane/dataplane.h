@@ -147,7 +147,7 @@ struct Event {
 
 // What the data plane can carry; the agent advertises only these (RFC 3931 §5.4.3 AVP 62).
 struct Capabilities {
-  std::string name;  // "kernel", "userspace", "fake"
+  std::string name;  // "kernel", "userspace", "ebpf", "ebpf+userspace", "fake"
   std::vector<PwType> pw_types;
   bool encap_udp = false;
   bool encap_ip = false;
@@ -203,7 +203,7 @@ class Dataplane {
   virtual void SetControlPacketHandler(ControlPacketHandler handler) = 0;
 };
 
-enum class DataplaneKind : uint8_t { kAuto, kKernel, kUserspace, kFake };
+enum class DataplaneKind : uint8_t { kAuto, kKernel, kUserspace, kFake, kEbpf };
 absl::StatusOr<DataplaneKind> ParseDataplaneKind(std::string_view name);
 std::string_view DataplaneKindName(DataplaneKind kind);
 

@@ -57,7 +57,7 @@ int Main(int argc, char** argv) {
   uint32_t tunnel_id = 1, peer_tunnel_id = 1, session_id = 1, peer_session_id = 1;
   bool seq = false;
   int mtu = 0, workers = 0, queues = 0;
-  app.add_option("--dataplane", kind, "auto, kernel or userspace");
+  app.add_option("--dataplane", kind, "auto, kernel, ebpf or userspace");
   app.add_option("--encap", encap, "udp or ip");
   app.add_option("--local", local, "local address")->required();
   app.add_option("--peer", peer, "peer address")->required();

@@ -1,4 +1,5 @@
 // CreateDataplane: builds the data plane asked for; kAuto prefers the kernel when it has L2TP.
+#include "agent/dataplane/ebpf_dataplane.h"
 #include "agent/dataplane/fake_dataplane.h"
 #include "agent/dataplane/kernel_entry.h"
 #include "agent/dataplane/userspace_dataplane.h"
@@ -17,6 +18,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(DataplaneKind kind,
       return NewKernelDataplane(options);
     case DataplaneKind::kUserspace:
       return NewUserspaceDataplane(options);
+    case DataplaneKind::kEbpf:
+      return NewEbpfDataplane(options);
     case DataplaneKind::kFake:
       return std::make_unique<FakeDataplane>();
   }

@@ -8,6 +8,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
 #include <netlink/route/link/vlan.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -170,6 +171,15 @@ absl::Status LinkControl::EnsureVlan(const std::string& parent, const std::strin
   rtnl_link_put(link);
   if (err < 0 && err != -NLE_EXIST) {
     return NlError(absl::StrCat("creating vlan ", name), err);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LinkControl::CreateVethPair(const std::string& name, const std::string& peer) {
+  std::lock_guard lock(mu_);
+  int err = rtnl_link_veth_add(sock_, name.c_str(), peer.c_str(), getpid());
+  if (err < 0) {
+    return NlError(absl::StrCat("creating veth pair ", name, "/", peer), err);
   }
   return absl::OkStatus();
 }

@@ -37,6 +37,8 @@ class LinkControl {
   absl::Status EnsureBridge(const std::string& name);
   // Creates VLAN device `name` with id `vlan_id` on `parent`; succeeds if it exists already.
   absl::Status EnsureVlan(const std::string& parent, const std::string& name, uint16_t vlan_id);
+  // Creates the veth pair `name` and `peer` (the eBPF data plane's session devices).
+  absl::Status CreateVethPair(const std::string& name, const std::string& peer);
   // Deletes the link; succeeds if it is absent.
   absl::Status DeleteLink(const std::string& name);
   bool Exists(const std::string& name);
