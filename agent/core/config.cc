@@ -195,9 +195,10 @@ absl::StatusOr<DataplaneMode> ParseDataplaneMode(std::string_view s) {
   if (s == "auto") return DataplaneMode::kAuto;
   if (s == "kernel") return DataplaneMode::kKernel;
   if (s == "userspace") return DataplaneMode::kUserspace;
+  if (s == "ebpf") return DataplaneMode::kEbpf;
   if (s == "fake") return DataplaneMode::kFake;
-  return absl::InvalidArgumentError(
-      absl::StrCat("dataplane: '", std::string(s), "' is not one of auto, kernel, userspace"));
+  return absl::InvalidArgumentError(absl::StrCat("dataplane: '", std::string(s),
+                                                 "' is not one of auto, kernel, ebpf, userspace"));
 }
 
 std::string_view DataplaneModeName(DataplaneMode m) {
@@ -208,6 +209,8 @@ std::string_view DataplaneModeName(DataplaneMode m) {
       return "kernel";
     case DataplaneMode::kUserspace:
       return "userspace";
+    case DataplaneMode::kEbpf:
+      return "ebpf";
     case DataplaneMode::kFake:
       return "fake";
   }
@@ -352,7 +355,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(int argc, const char* const* argv) 
   app.add_option("--tls-key", cfg.tls_key, "client key (PEM)");
   app.add_option("--underlay", cfg.underlay, "underlay address(es)")->delimiter(',');
   app.add_option("--l2tp-port", cfg.l2tp_port, "L2TP UDP port");
-  app.add_option("--dataplane", dp, "auto, kernel or userspace");
+  app.add_option("--dataplane", dp, "auto, kernel, ebpf or userspace");
   app.add_option("--metrics-listen", cfg.metrics_listen, "Prometheus endpoint (host:port)");
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error");
   app.add_option("--log-format", cfg.log_format, "text or json");

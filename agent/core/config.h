@@ -10,7 +10,7 @@
 
 namespace pwire::agent {
 
-enum class DataplaneMode { kAuto, kKernel, kUserspace, kFake };  // kFake: tests only
+enum class DataplaneMode { kAuto, kKernel, kUserspace, kFake, kEbpf };  // kFake: tests only
 
 absl::StatusOr<DataplaneMode> ParseDataplaneMode(std::string_view s);
 std::string_view DataplaneModeName(DataplaneMode m);

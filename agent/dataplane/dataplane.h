@@ -216,7 +216,8 @@ struct DataplaneOptions {
 };
 
 // Builds a data plane. kAuto picks the kernel when the "l2tp" generic netlink family exists
-// or can be loaded, the userspace data plane otherwise.
+// or can be loaded; otherwise, when the eBPF programs load, a FallbackDataplane giving each
+// session to the eBPF data plane or, for what it refuses, the userspace one; else userspace.
 absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(DataplaneKind kind,
                                                            const DataplaneOptions& options);
 

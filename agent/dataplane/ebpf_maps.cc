@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -60,8 +61,8 @@ absl::StatusOr<pw_session> BuildSessionValue(const TunnelConfig& tunnel,
   }
   v.tx_cookie_len = static_cast<uint8_t>(session.peer_cookie.size());
   v.rx_cookie_len = static_cast<uint8_t>(session.cookie.size());
-  std::memcpy(v.tx_cookie, session.peer_cookie.data(), session.peer_cookie.size());
-  std::memcpy(v.rx_cookie, session.cookie.data(), session.cookie.size());
+  std::copy(session.peer_cookie.begin(), session.peer_cookie.end(), v.tx_cookie);
+  std::copy(session.cookie.begin(), session.cookie.end(), v.rx_cookie);
   size_t alen = tunnel.local.is_v6() ? 16 : 4;
   std::memcpy(v.local, tunnel.local.bytes.data(), alen);
   std::memcpy(v.peer, tunnel.peer.bytes.data(), alen);

@@ -10,8 +10,9 @@
 # data plane computes), both ends count what crossed. Over IPv4, tshark decodes a capture of the
 # underlay as L2TPv3 with the configured session ids and cookie and nothing malformed. Then: a
 # wrong cookie is dropped and counted (RFC 3931 §4.1), data for an unknown session and a control
-# message (T bit) pass to a UDP socket on the host, and the former is counted.
-#   tests/integration/dataplane_ebpf.sh PATH/TO/pwire-dptool
+# message (T bit) pass to a UDP socket on the host, and the former is counted. Last, `auto`
+# gives a session to the eBPF data plane, and one with data sequencing to the userspace one.
+#   [VARIANTS="ebpf4 mixed"] tests/integration/dataplane_ebpf.sh PATH/TO/pwire-dptool
 set -euo pipefail
 DPTOOL=${1:?usage: $0 PATH/TO/pwire-dptool}
 OUT_DIR=$(mktemp -d)
@@ -52,7 +53,7 @@ s.bind(('$src', 1701)); s.sendto(bytes.fromhex('$hex'), ('$dst', 1701))"
   rm -f "$OUT_DIR/listening"
 }
 
-for variant in ebpf4 ebpf6 mixed; do
+for variant in ${VARIANTS:-ebpf4 ebpf6 mixed}; do
   echo "== $variant"
   UNDERLAY_PREFIX=10.231.0.
   [ "$variant" = ebpf6 ] && UNDERLAY_PREFIX=fd00:231::
@@ -143,6 +144,23 @@ for variant in ebpf4 ebpf6 mixed; do
   [ "$discards" -ge 3 ] || fail "cookie discards $discards, expected >= 3"
   [ "$(field .session.rx_packets "$s2")" = 0 ] || fail "packets accepted with a wrong cookie"
   echo "cookie mismatch over $variant: $discards discarded"
+  dp_cleanup
+done
+
+# `auto` without kernel L2TP: the eBPF data plane carries what it can (pw0 is its veth), the
+# userspace one what it refuses (with data sequencing, pw0 is a TAP); both cross.
+UNDERLAY_PREFIX=10.231.0.
+for seq in "" --seq; do
+  echo "== auto ${seq:-without sequencing}"
+  dp_topology 1600
+  dp_start 1 --dataplane auto --workers 2 --session-id 100 --peer-session-id 200 $seq
+  dp_start 2 --dataplane auto --workers 2 --session-id 200 --peer-session-id 100 $seq
+  name=$(field .dataplane "$(grep '"event":"ready"' "$OUT_DIR/$P.dp1.out" | tail -n 1)")
+  [ "$name" = ebpf+userspace ] || fail "auto built '$name'"
+  kind=veth; [ -n "$seq" ] && kind=tun
+  ip -d -n "$NS_H1" link show pw0 | grep -qw "$kind" || fail "pw0 is not a $kind"
+  wait_for 30 ip netns exec "$NS_C1" ping -c 1 -W 1 192.168.231.2 || fail "no ping with auto $seq"
+  echo "auto: pw0 is a $kind, ping crosses"
   dp_cleanup
 done
 echo "PASS"
