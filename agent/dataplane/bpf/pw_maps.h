@@ -12,9 +12,9 @@
 #define PW_MAX_ENDPOINTS 4096
 
 /* pw_session.flags */
-#define PW_F_V6 0x01           /* outer IPv6 (else IPv4) */
-#define PW_F_TX_SUBLAYER 0x02  /* send the default sublayer (what the peer asked for) */
-#define PW_F_RX_SUBLAYER 0x04  /* expect the default sublayer (what we asked for) */
+#define PW_F_V6 0x01          /* outer IPv6 (else IPv4) */
+#define PW_F_TX_SUBLAYER 0x02 /* send the default sublayer (what the peer asked for) */
+#define PW_F_RX_SUBLAYER 0x04 /* expect the default sublayer (what we asked for) */
 
 /* pw_sessions: local session id (what the peer puts in our packets) -> session. */
 struct pw_session {
