@@ -2,7 +2,7 @@
 # Integration: a pseudowire created through pwctl is up on both ends within 2 s and carries a
 # ping; deleting it removes it on both sides: no session interface, no tunnel socket, nothing
 # left in pwctl's view or the agents' metrics. Real pwire-server and two pwire-agents
-# (userspace data plane) in network namespaces; needs root.
+# (userspace data plane, or LAB_DATAPLANE) in network namespaces; needs root.
 #   tests/integration/agent_pw_lifecycle.sh BUILD_DIR
 set -uo pipefail
 source "$(dirname "$0")/lab_lib.sh"
