@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,8 @@
 
 namespace pwire::dataplane {
 namespace {
+
+constexpr char kHiddenPrefix[] = "pwx";  // the session veth's hidden end
 
 using EndpointKey = std::tuple<std::array<uint8_t, 16>, uint16_t, bool>;
 
@@ -231,6 +234,20 @@ absl::Status EbpfDataplane::DeleteTunnel(uint32_t tunnel_id) {
   return absl::OkStatus();
 }
 
+// A session interface left by an earlier run of this data plane (killed before it could clean
+// up) is a veth whose peer is a hidden end of ours ("pwx<session id>", the id of that run's
+// session): the pair goes, and the session is made anew. (Adopting it without a break in
+// forwarding needs pinned maps: not done yet.)
+void RemoveStalePair(LinkControl& link, const std::string& ifname) {
+  std::ifstream iflink(absl::StrCat("/sys/class/net/", ifname, "/iflink"));
+  unsigned peer = 0;
+  char name[IF_NAMESIZE] = {};
+  if (iflink >> peer && peer != 0 && if_indextoname(peer, name) != nullptr &&
+      std::string_view(name).starts_with(kHiddenPrefix) && if_nametoindex(ifname.c_str()) != peer) {
+    (void)link.DeleteLink(ifname);
+  }
+}
+
 absl::Status EbpfDataplane::CheckNewSession(const SessionConfig& config,
                                             const std::string& ifname) const {
   // The data header has no tunnel id (RFC 3931 §4.1.2.1): one session id, one session.
@@ -344,7 +361,8 @@ absl::Status EbpfDataplane::CreateSession(const SessionConfig& config) {
   if (s.config.ifname.empty()) {
     s.config.ifname = absl::StrCat(options_.ifname_prefix, config.local_session_id);
   }
-  s.hidden = absl::StrCat("pwx", config.local_session_id);
+  s.hidden = absl::StrCat(kHiddenPrefix, config.local_session_id);
+  RemoveStalePair(*link_, s.config.ifname);
   if (absl::Status st = CheckNewSession(config, s.config.ifname); !st.ok()) {
     return st;
   }
