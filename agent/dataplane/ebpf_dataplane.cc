@@ -149,6 +149,7 @@ Capabilities EbpfDataplane::GetCapabilities() const {
   c.ipv6 = true;
   c.managed_tunnels = c.static_tunnels = true;
   c.control_via_handler = false;  // control messages pass to the stack, i.e. the agent's socket
+  c.asymmetric_sublayer = true;   // PW_F_TX_SUBLAYER and PW_F_RX_SUBLAYER apart
   return c;
 }
 
@@ -348,6 +349,9 @@ absl::Status EbpfDataplane::CreateSession(const SessionConfig& config) {
   if (absl::Status s = EbpfCarries(tunnel->second.config, config); !s.ok()) {
     return s;
   }
+  if (absl::Status s = CheckSublayers(config, GetCapabilities()); !s.ok()) {
+    return s;
+  }
   Key key{config.tunnel_id, config.local_session_id};
   if (auto it = sessions_.find(key); it != sessions_.end()) {
     if (it->second.config.SameAs(config)) {
@@ -369,7 +373,7 @@ absl::Status EbpfDataplane::CreateSession(const SessionConfig& config) {
   const EbpfUnderlay& ul = tunnel->second.underlay;
   if (s.config.mtu == 0) {
     s.config.mtu = ComputeSessionMtu(ul.mtu, Encap::kUdp, tunnel->second.config.local.family,
-                                     config.peer_cookie.size(), config.sublayer, config.pw_type);
+                                     config.peer_cookie.size(), config.tx_sublayer, config.pw_type);
   }
   absl::Status made = MakeDevices(s, tunnel->second);
   sessions_.emplace(key, s);

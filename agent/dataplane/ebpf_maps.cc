@@ -54,10 +54,13 @@ absl::StatusOr<pw_session> BuildSessionValue(const TunnelConfig& tunnel,
   v.att_ifindex = static_cast<uint32_t>(att_ifindex);
   v.ul_ifindex = static_cast<uint32_t>(underlay.ifindex);
   v.flags = tunnel.local.is_v6() ? PW_F_V6 : 0;
-  // Per direction (RFC 4719 §3): what we send is what the peer asked for, what we expect is
-  // what we asked for. SessionConfig holds one setting for both today.
-  if (session.sublayer == Sublayer::kDefault) {
-    v.flags |= PW_F_TX_SUBLAYER | PW_F_RX_SUBLAYER;
+  // Per direction (RFC 3931 §5.4.4, RFC 4719 §3): what we send is what the peer asked for,
+  // what we expect is what we asked for.
+  if (session.tx_sublayer == Sublayer::kDefault) {
+    v.flags |= PW_F_TX_SUBLAYER;
+  }
+  if (session.rx_sublayer == Sublayer::kDefault) {
+    v.flags |= PW_F_RX_SUBLAYER;
   }
   v.tx_cookie_len = static_cast<uint8_t>(session.peer_cookie.size());
   v.rx_cookie_len = static_cast<uint8_t>(session.cookie.size());

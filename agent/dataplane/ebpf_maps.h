@@ -26,8 +26,8 @@ struct EbpfUnderlay {
 absl::Status EbpfCarries(const TunnelConfig& tunnel, const SessionConfig& session);
 
 // The pw_sessions value of `session` in `tunnel`; `att_ifindex` is the hidden veth end.
-// The sublayer is per direction: we send what the peer asked for and expect what we asked for
-// (the same setting today; see SessionConfig::sublayer).
+// The sublayer is per direction: we send what the peer asked for (tx_sublayer) and expect what
+// we asked for (rx_sublayer).
 absl::StatusOr<pw_session> BuildSessionValue(const TunnelConfig& tunnel,
                                              const SessionConfig& session,
                                              const EbpfUnderlay& underlay, int att_ifindex);

@@ -26,7 +26,7 @@ SessionConfig Session() {
   s.peer_session_id = 200;
   s.cookie = {1, 2, 3, 4};
   s.peer_cookie = {9, 8, 7, 6, 5, 4, 3, 2};
-  s.sublayer = Sublayer::kDefault;
+  s.tx_sublayer = s.rx_sublayer = Sublayer::kDefault;
   return s;
 }
 
@@ -34,7 +34,7 @@ TEST(EbpfCarriesTest, TakesEthernetOverUdpWithCookiesAndTheDefaultSublayer) {
   EXPECT_TRUE(EbpfCarries(Udp4Tunnel(), Session()).ok());
   SessionConfig vlan = Session();
   vlan.pw_type = PwType::kEthernetVlan;
-  vlan.sublayer = Sublayer::kNone;
+  vlan.tx_sublayer = vlan.rx_sublayer = Sublayer::kNone;
   EXPECT_TRUE(EbpfCarries(Udp4Tunnel(), vlan).ok());
 }
 
@@ -90,6 +90,21 @@ TEST(BuildSessionValueTest, SendsWhatThePeerAskedForAndExpectsWhatWeAskedFor) {
   EXPECT_EQ(v->ul_mac[5], 1);
 }
 
+// RFC 3931 §5.4.4: each end asks for the sublayer it receives; the two directions may differ.
+TEST(BuildSessionValueTest, SublayerPerDirection) {
+  SessionConfig s = Session();
+  s.tx_sublayer = Sublayer::kNone;
+  s.rx_sublayer = Sublayer::kDefault;
+  auto v = BuildSessionValue(Udp4Tunnel(), s, EbpfUnderlay{}, 1);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->flags, PW_F_RX_SUBLAYER);
+  s.tx_sublayer = Sublayer::kDefault;
+  s.rx_sublayer = Sublayer::kNone;
+  v = BuildSessionValue(Udp4Tunnel(), s, EbpfUnderlay{}, 1);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->flags, PW_F_TX_SUBLAYER);
+}
+
 TEST(BuildSessionValueTest, Ipv6WithoutSublayerAndWithoutCookies) {
   TunnelConfig t = Udp4Tunnel();
   t.local = *IpAddress::Parse("fd00::1");
@@ -97,7 +112,7 @@ TEST(BuildSessionValueTest, Ipv6WithoutSublayerAndWithoutCookies) {
   SessionConfig s = Session();
   s.cookie.clear();
   s.peer_cookie.clear();
-  s.sublayer = Sublayer::kNone;
+  s.tx_sublayer = s.rx_sublayer = Sublayer::kNone;
   auto v = BuildSessionValue(t, s, EbpfUnderlay{}, 1);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->flags, PW_F_V6);
