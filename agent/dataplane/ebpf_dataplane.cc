@@ -4,6 +4,7 @@
 
 #include <net/if.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -54,6 +55,7 @@ class EbpfDataplane final : public Dataplane {
     SessionConfig config;
     std::string hidden;  // the veth end the programs use
     int att_ifindex = 0;
+    int ifindex = 0;  // of the session interface, so that only ours is deleted by name
     std::string vlan_made;
     std::string bridge_made;
   };
@@ -277,6 +279,7 @@ absl::Status EbpfDataplane::MakeDevices(Session& s, const Tunnel& t) {
   // addresses, no IPv6 router solicitations of its own.
   std::ofstream(absl::StrCat("/proc/sys/net/ipv6/conf/", s.hidden, "/disable_ipv6")) << "1\n";
   s.att_ifindex = static_cast<int>(if_nametoindex(s.hidden.c_str()));
+  s.ifindex = static_cast<int>(if_nametoindex(c.ifname.c_str()));
   auto value = BuildSessionValue(t.config, c, t.underlay, s.att_ifindex);
   if (!value.ok()) {
     return value.status();
@@ -366,7 +369,12 @@ absl::Status EbpfDataplane::CreateSession(const SessionConfig& config) {
     s.config.ifname = absl::StrCat(options_.ifname_prefix, config.local_session_id);
   }
   s.hidden = absl::StrCat(kHiddenPrefix, config.local_session_id);
-  RemoveStalePair(*link_, s.config.ifname);
+  bool live = std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& kv) {
+    return kv.second.config.ifname == s.config.ifname;
+  });
+  if (!live) {
+    RemoveStalePair(*link_, s.config.ifname);
+  }
   if (absl::Status st = CheckNewSession(config, s.config.ifname); !st.ok()) {
     return st;
   }
@@ -401,10 +409,14 @@ void EbpfDataplane::RemoveSessionLocked(const Key& key) {
     });
   }
   progs_->RemoveSession(key.second, s.att_ifindex);
-  for (const std::string& name : {s.vlan_made, s.bridge_made, s.config.ifname}) {
+  for (const std::string& name : {s.vlan_made, s.bridge_made}) {
     if (!name.empty()) {
-      (void)link_->DeleteLink(name);  // the veth pair goes with its visible end
+      (void)link_->DeleteLink(name);
     }
+  }
+  // The veth pair goes with its visible end, unless that name is someone else's by now.
+  if (s.ifindex != 0 && static_cast<int>(if_nametoindex(s.config.ifname.c_str())) == s.ifindex) {
+    (void)link_->DeleteLink(s.config.ifname);
   }
   sessions_.erase(it);
 }
