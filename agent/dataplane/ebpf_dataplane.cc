@@ -297,50 +297,9 @@ absl::Status EbpfDataplane::MakeDevices(Session& s, const Tunnel& t) {
   return SetUpLinks(s);
 }
 
-// The session interface's MTU, VLAN device and bridge, as the userspace data plane does.
+// The session interface's MTU, VLAN device and bridge (SetUpSessionLinks, shared with userspace).
 absl::Status EbpfDataplane::SetUpLinks(Session& s) {
-  const SessionConfig& c = s.config;
-  if (absl::Status st = link_->SetMtuAndUp(c.ifname, c.mtu); !st.ok()) {
-    return st;
-  }
-  std::string member = c.ifname;
-  if (c.pw_type == PwType::kEthernetVlan && c.vlan_id != 0) {
-    std::string vlan = absl::StrCat(c.ifname, ".", c.vlan_id);
-    if (vlan.size() >= IFNAMSIZ) {
-      return absl::InvalidArgumentError(absl::StrCat("vlan_id: device name too long: ", vlan));
-    }
-    if (absl::Status st = link_->EnsureVlan(c.ifname, vlan, c.vlan_id); !st.ok()) {
-      return st;
-    }
-    s.vlan_made = vlan;
-    if (absl::Status st = link_->SetMtuAndUp(vlan, 0); !st.ok()) {
-      return st;
-    }
-    member = vlan;
-  }
-  switch (c.attach.kind) {
-    case Attachment::Kind::kNone:
-      return absl::OkStatus();
-    case Attachment::Kind::kBridge:
-      return link_->SetMaster(member, c.attach.name);
-    case Attachment::Kind::kInterface: {
-      std::string bridge = absl::StrCat(c.ifname, "b").substr(0, IFNAMSIZ - 1);
-      if (absl::Status st = link_->EnsureBridge(bridge); !st.ok()) {
-        return st;
-      }
-      s.bridge_made = bridge;
-      for (const std::string& port : {member, c.attach.name}) {
-        if (absl::Status st = link_->SetMaster(port, bridge); !st.ok()) {
-          return st;
-        }
-      }
-      if (absl::Status st = link_->SetMtuAndUp(c.attach.name, 0); !st.ok()) {
-        return st;
-      }
-      return link_->SetMtuAndUp(bridge, 0);
-    }
-  }
-  return absl::OkStatus();
+  return SetUpSessionLinks(*link_, s.config, s.vlan_made, s.bridge_made);
 }
 
 absl::Status EbpfDataplane::CreateSession(const SessionConfig& config) {

@@ -345,48 +345,7 @@ absl::Status UserspaceDataplane::DeleteTunnel(uint32_t tunnel_id) {
 }
 
 absl::Status UserspaceDataplane::SetUpLinks(Session& s) {
-  const SessionConfig& c = s.config;
-  if (absl::Status st = link_->SetMtuAndUp(c.ifname, c.mtu); !st.ok()) {
-    return st;
-  }
-  std::string member = c.ifname;
-  if (c.pw_type == PwType::kEthernetVlan && c.vlan_id != 0) {
-    std::string vlan = absl::StrCat(c.ifname, ".", c.vlan_id);
-    if (vlan.size() > 15) {
-      return absl::InvalidArgumentError(absl::StrCat("VLAN device name too long: ", vlan));
-    }
-    if (absl::Status st = link_->EnsureVlan(c.ifname, vlan, c.vlan_id); !st.ok()) {
-      return st;
-    }
-    s.vlan_made = vlan;
-    if (absl::Status st = link_->SetMtuAndUp(vlan, 0); !st.ok()) {
-      return st;
-    }
-    member = vlan;
-  }
-  switch (c.attach.kind) {
-    case Attachment::Kind::kNone:
-      return absl::OkStatus();
-    case Attachment::Kind::kBridge:
-      return link_->SetMaster(member, c.attach.name);
-    case Attachment::Kind::kInterface: {
-      std::string bridge = absl::StrCat(c.ifname, "b").substr(0, 15);
-      if (absl::Status st = link_->EnsureBridge(bridge); !st.ok()) {
-        return st;
-      }
-      s.bridge_made = bridge;
-      for (const std::string& port : {member, c.attach.name}) {
-        if (absl::Status st = link_->SetMaster(port, bridge); !st.ok()) {
-          return st;
-        }
-      }
-      if (absl::Status st = link_->SetMtuAndUp(c.attach.name, 0); !st.ok()) {
-        return st;
-      }
-      return link_->SetMtuAndUp(bridge, 0);
-    }
-  }
-  return absl::OkStatus();
+  return SetUpSessionLinks(*link_, s.config, s.vlan_made, s.bridge_made);
 }
 
 absl::Status UserspaceDataplane::CreateSession(const SessionConfig& config) {

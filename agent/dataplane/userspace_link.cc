@@ -261,4 +261,49 @@ void LinkMonitor::Loop() {
   }
 }
 
+absl::Status SetUpSessionLinks(LinkControl& link, const SessionConfig& c, std::string& vlan_made,
+                               std::string& bridge_made) {
+  if (absl::Status st = link.SetMtuAndUp(c.ifname, c.mtu); !st.ok()) {
+    return st;
+  }
+  std::string member = c.ifname;
+  if (c.pw_type == PwType::kEthernetVlan && c.vlan_id != 0) {
+    std::string vlan = absl::StrCat(c.ifname, ".", c.vlan_id);
+    if (vlan.size() >= IFNAMSIZ) {
+      return absl::InvalidArgumentError(absl::StrCat("vlan_id: device name too long: ", vlan));
+    }
+    if (absl::Status st = link.EnsureVlan(c.ifname, vlan, c.vlan_id); !st.ok()) {
+      return st;
+    }
+    vlan_made = vlan;
+    if (absl::Status st = link.SetMtuAndUp(vlan, 0); !st.ok()) {
+      return st;
+    }
+    member = vlan;
+  }
+  switch (c.attach.kind) {
+    case Attachment::Kind::kNone:
+      return absl::OkStatus();
+    case Attachment::Kind::kBridge:
+      return link.SetMaster(member, c.attach.name);
+    case Attachment::Kind::kInterface: {
+      std::string bridge = absl::StrCat(c.ifname, "b").substr(0, IFNAMSIZ - 1);
+      if (absl::Status st = link.EnsureBridge(bridge); !st.ok()) {
+        return st;
+      }
+      bridge_made = bridge;
+      for (const std::string& port : {member, c.attach.name}) {
+        if (absl::Status st = link.SetMaster(port, bridge); !st.ok()) {
+          return st;
+        }
+      }
+      if (absl::Status st = link.SetMtuAndUp(c.attach.name, 0); !st.ok()) {
+        return st;
+      }
+      return link.SetMtuAndUp(bridge, 0);
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace pwire::dataplane

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "agent/dataplane/dataplane.h"
 
 struct nl_sock;
 
@@ -48,6 +49,13 @@ class LinkControl {
   std::mutex mu_;
   nl_sock* sock_;
 };
+
+// The links of a session interface `c.ifname` that exists already, for the data planes that
+// make one device per session (userspace TAP, eBPF veth): MTU and up; a VLAN device for an
+// Ethernet VLAN pseudowire (its name into `vlan_made`); then the attachment (a private bridge's
+// name into `bridge_made`). The names are set as soon as the device exists, for clean-up.
+absl::Status SetUpSessionLinks(LinkControl& link, const SessionConfig& c, std::string& vlan_made,
+                               std::string& bridge_made);
 
 }  // namespace pwire::dataplane
 
